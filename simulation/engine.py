@@ -1,0 +1,376 @@
+"""The simulation: children's journeys through social care under one operating model.
+
+Read ``Simulation.journey`` top to bottom: it is the flow chart of DOMAIN.md section 1.
+
+    contact -> front door -> referral -> (no further action | assessment)
+    assessment -> close | CIN plan | s47 enquiry (-> ICPC -> CP plan) | looked after
+    CIN plan   -> close | s47 | looked after
+    CP plan    -> step down to CIN | close | looked after   (reviews at 3 months, then 6-monthly)
+    looked after -> home | SGO | adoption | other | turns 18  -> closed
+    closed     -> maybe re-referred later
+
+Every stage from assessment on needs an allocated social worker from a team that
+holds it (``models.teams.Allocator``). Contacts that end at the front door are
+tabulated in bulk rather than simulated one by one: they touch no worker.
+
+The time unit is the calendar day.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import simpy
+
+from models.teams import Allocator
+from simulation.distributions import (
+    DAYS_PER_UNIT,
+    DAYS_PER_YEAR,
+    Distribution,
+    build_distribution,
+    length_biased_split,
+)
+from simulation.effects import apply_effects
+from simulation.randomness import Luck, Streams
+from simulation.recorder import Child, Recorder
+from simulation.scenario import STAGES, Scenario
+
+WORKING_DAY = DAYS_PER_UNIT["working_days"]
+
+
+class Decision:
+    """Mutually exclusive branches picked by one uniform against cumulative shares."""
+
+    __slots__ = ("labels", "cum")
+
+    def __init__(self, branches: list[tuple[str, float]]) -> None:
+        self.labels = [b for b, _ in branches]
+        total, cum = 0.0, []
+        for _, p in branches:
+            total += p
+            cum.append(total)
+        cum[-1] = 1.0 + 1e-12  # u < 1 always lands in a branch despite rounding
+        self.cum = cum
+
+    def __call__(self, u: float) -> str:
+        return self.labels[bisect.bisect_right(self.cum, u)]
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """All contacts of a run, drawn up front (arrivals do not depend on the structure)."""
+
+    arrival: np.ndarray      # day of contact
+    decision: np.ndarray     # day the front door decides
+    referred: np.ndarray     # bool: becomes a referral
+    age_years: np.ndarray
+    source: np.ndarray       # index into referral_sources
+    locality: np.ndarray
+    luck: np.ndarray         # per-child uniforms (rows used only for referred children)
+
+
+class Simulation:
+    """One replication of one scenario: build with a seed, then ``run()``."""
+
+    def __init__(self, scenario: Scenario, seed: int, years: float | None = None) -> None:
+        self.scenario = scenario
+        self.effective = apply_effects(scenario)
+        self.years = float(years if years is not None else scenario.run.years)
+        self.horizon = self.years * DAYS_PER_YEAR
+        self.streams = Streams(seed)
+        self.env = simpy.Environment()
+        self.rec = Recorder(self.years)
+        self.alloc = Allocator(self.effective, self.env, self.rec.on_allocate,
+                               self.rec.on_wait_end)
+        self._compile(self.effective)
+
+    # ------------------------------------------------------------------ set-up
+    def _compile(self, s: Scenario) -> None:
+        """Turn the scenario's declarations into fast callables for the hot path."""
+        p, d = s.pathway, s.demand
+        self.d_assessment = build_distribution(p.assessment.duration)
+        self.d_time_to_icpc = build_distribution(p.s47.time_to_icpc)
+        self.d_s47_no_icpc = build_distribution(p.s47.duration_no_icpc)
+        self.d_cin = build_distribution(p.cin.duration)
+        self.d_cp = build_distribution(p.cp.duration)
+        self.d_cla = build_distribution(p.cla.duration)
+        self.d_front_door = build_distribution(d.front_door.decision_time)
+        self.d_re_referral = build_distribution(d.re_referral.delay)
+        self.assessment_outcome = Decision(p.assessment.outcomes.items())
+        self.no_icpc_outcome = Decision(p.s47.no_icpc_outcomes.items())
+        self.icpc_otherwise = Decision(p.icpc.otherwise.items())
+        self.cin_outcome = Decision(p.cin.outcomes.items())
+        self.cp_outcome = Decision(p.cp.outcomes.items())
+        self.cla_exit = Decision(p.cla.exits.items())
+        self.placement = Decision(list(p.cla.placements.items()))
+        self.nfa_rate = p.referral_nfa_rate
+        self.icpc_rate = p.s47.icpc_rate
+        self.cp_plan_rate = p.icpc.cp_plan_rate
+        self.re_referral_p = d.re_referral.probability
+        self.adult_age_days = p.cla.leaving_age_years * DAYS_PER_YEAR
+        month = DAYS_PER_YEAR / 12
+        self.first_review = p.cp.first_review_months * month
+        self.review_interval = p.cp.review_interval_months * month
+        self.sources = list(d.referral_sources)
+        self.stage_handlers = {
+            "assessment": self._assessment, "s47": self._s47, "cin": self._cin,
+            "cp": self._cp, "cla": self._cla,
+        }
+
+    def _draw_contacts(self) -> Contacts:
+        """Contacts as a Poisson stream, with each child's attributes and luck."""
+        s = self.effective
+        per_day = s.demand.contacts_per_10k * s.population / 10_000 / DAYS_PER_YEAR
+        rng = self.streams.generator("arrivals")
+        chunks, last = [], 0.0
+        while last <= self.horizon:  # fixed-size chunks: a longer run extends a shorter one
+            gaps = rng.exponential(1.0 / per_day, 4096)
+            times = last + np.cumsum(gaps)
+            chunks.append(times)
+            last = times[-1]
+        arrival = np.concatenate(chunks)
+        arrival = arrival[arrival < self.horizon]
+        n = len(arrival)
+        u = self.streams.generator("child-attributes").random((n, 5))
+        age_dist = build_distribution({"dist": "histogram", **s.demand.age_at_contact_years
+                                       .model_dump(), "unit": "days"})
+        source_cum = np.cumsum(list(s.demand.referral_sources.values()))
+        loc_w = np.array(list(s.structure.localities.values()), float)
+        return Contacts(
+            arrival=arrival,
+            decision=arrival + self.d_front_door.ppf_many(u[:, 1]),
+            referred=u[:, 0] < s.demand.front_door.referral_rate,
+            age_years=age_dist.ppf_many(u[:, 2]),
+            source=np.searchsorted(source_cum / source_cum[-1], u[:, 3], side="right"),
+            locality=np.searchsorted(np.cumsum(loc_w) / loc_w.sum(), u[:, 4], side="right"),
+            luck=self.streams.generator("journey").random((n, 24)),
+        )
+
+    def _make_child(self, cid: int, key: int, arrival: float, age_years: float,
+                    locality: int, source: str, luck_row: list[float],
+                    initial: bool = False) -> Child:
+        luck = Luck(luck_row, self.streams, key, "luck-initial" if initial else "luck-contact")
+        child = Child(cid, arrival, arrival - age_years * DAYS_PER_YEAR,
+                      min(int(locality), len(self.effective.structure.localities) - 1),
+                      source, luck, initial)
+        self.rec.children.append(child)
+        return child
+
+    def _initial_caseload(self) -> None:
+        """Open cases on day 0 with time already elapsed drawn from the stationary law.
+
+        A case open at a random moment has a length-biased total duration and a
+        uniform share of it already elapsed; the remainder is what is left to run.
+        """
+        s = self.effective
+        rng = self.streams.generator("initial-caseload")
+        durations: dict[str, Distribution] = {
+            "assessment": self.d_assessment, "s47": self.d_time_to_icpc,
+            "cin": self.d_cin, "cp": self.d_cp, "cla": self.d_cla}
+        age_dist = build_distribution({"dist": "histogram", **s.demand.age_at_contact_years
+                                       .model_dump(), "unit": "days"})
+        loc_w = np.array(list(s.structure.localities.values()), float)
+        loc_cum = np.cumsum(loc_w) / loc_w.sum()
+        starts = []
+        for stage in STAGES:
+            n = getattr(s.initial_state, stage)
+            if n == 0:
+                continue
+            u = rng.random((n, 4))
+            elapsed, remaining = length_biased_split(durations[stage], u[:, 0], u[:, 1], rng)
+            entry_age = age_dist.ppf_many(u[:, 2])
+            # Nobody is on the books past leaving age: cap what has elapsed.
+            room = np.maximum(self.adult_age_days - entry_age * DAYS_PER_YEAR - 1.0, 0.0)
+            elapsed = np.minimum(elapsed, room)
+            locality = np.searchsorted(loc_cum, u[:, 3], side="right")
+            luck = rng.random((n, 24)).tolist()
+            for i in range(n):
+                cid = len(self.rec.children)
+                child = self._make_child(
+                    cid, cid, -float(elapsed[i]), float(entry_age[i]), int(locality[i]),
+                    "initial", luck[i], initial=True)
+                starts.append((child, stage, float(remaining[i]), float(elapsed[i])))
+        order = rng.permutation(len(starts))  # allocation order on day 0
+        for i in order:
+            child, stage, remaining, elapsed = starts[i]
+            self.env.process(self.journey(child, stage, remaining, elapsed))
+
+    # ------------------------------------------------------------------ the journey
+    def journey(self, child: Child, place: str, remaining: float | None = None,
+                elapsed: float = 0.0) -> Generator[Any, Any, None]:
+        """One child's path from referral to closure, and back if re-referred."""
+        while place is not None:
+            if place == "referral":
+                place = self._referral(child)
+            elif place == "close":
+                place = yield from self._close(child)
+            else:
+                place = yield from self.stage_handlers[place](child, remaining, elapsed)
+            remaining, elapsed = None, 0.0
+
+    def _referral(self, child: Child) -> str:
+        now = self.env.now
+        events = self.rec.events
+        events["referral"].append(now)
+        if child.referral_day is not None and now - child.referral_day <= DAYS_PER_YEAR:
+            events["re_referral_12m"].append(now)
+        child.referral_day = now
+        child.referrals += 1
+        if child.luck() < self.nfa_rate:
+            events["referral_nfa"].append(now)
+            return "close"
+        return "assessment"
+
+    def _assessment(self, child: Child, remaining: float | None, elapsed: float):
+        env, rec = self.env, self.rec
+        rec.move(child, "assessment", env.now)
+        started = child.referral_day if child.referral_day is not None else env.now - elapsed
+        u_duration, u_outcome = child.luck(), child.luck()
+        wait = self.alloc.enter(child, "assessment", env.now)
+        if wait is not None:
+            yield wait
+        yield env.timeout(remaining if remaining is not None else self.d_assessment.ppf(u_duration))
+        rec.events["assessment"].append(env.now)
+        rec.assessment_working_days.append((env.now - started) / WORKING_DAY)
+        return self.assessment_outcome(u_outcome)
+
+    def _s47(self, child: Child, remaining: float | None, elapsed: float):
+        """Strategy meeting and s47 enquiry; some reach an initial CP conference."""
+        env, rec = self.env, self.rec
+        rec.move(child, "s47", env.now)
+        rec.events["s47"].append(env.now)
+        u_icpc, u_duration, u_plan, u_next = child.luck(), child.luck(), child.luck(), child.luck()
+        wait = self.alloc.enter(child, "s47", env.now)
+        if wait is not None:
+            yield wait
+        if u_icpc < self.icpc_rate:
+            yield env.timeout(remaining if remaining is not None
+                              else self.d_time_to_icpc.ppf(u_duration))
+            rec.events["icpc"].append(env.now)
+            return "cp" if u_plan < self.cp_plan_rate else self.icpc_otherwise(u_next)
+        yield env.timeout(remaining if remaining is not None
+                          else self.d_s47_no_icpc.ppf(u_duration))
+        return self.no_icpc_outcome(u_next)
+
+    def _cin(self, child: Child, remaining: float | None, elapsed: float):
+        env, rec = self.env, self.rec
+        rec.move(child, "cin", env.now)
+        if remaining is None:
+            rec.events["cin_start"].append(env.now)
+        u_duration, u_next = child.luck(), child.luck()
+        self.alloc.enter(child, "cin", env.now)
+        yield env.timeout(remaining if remaining is not None else self.d_cin.ppf(u_duration))
+        return self.cin_outcome(u_next)
+
+    def _cp(self, child: Child, remaining: float | None, elapsed: float):
+        """A CP plan, reviewed at 3 months then 6-monthly, ending by one of its routes."""
+        env, rec = self.env, self.rec
+        start = env.now - elapsed
+        rec.move(child, "cp", env.now)
+        if remaining is None:
+            rec.events["cp_start"].append(env.now)
+        u_duration, u_next = child.luck(), child.luck()
+        self.alloc.enter(child, "cp", env.now)
+        yield env.timeout(remaining if remaining is not None else self.d_cp.ppf(u_duration))
+        # Review conferences change nothing the model tracks, so they are counted, not
+        # simulated as events.
+        review, reviews = start + self.first_review, rec.events["cp_review"]
+        while review < env.now:
+            if review >= 0.0:  # reviews before day 0 belong to the initial caseload's past
+                reviews.append(review)
+            review += self.review_interval
+        rec.cp_lengths.append(env.now - start)
+        return self.cp_outcome(u_next)
+
+    def _cla(self, child: Child, remaining: float | None, elapsed: float):
+        """A looked-after episode: a placement, then an exit route (or turning 18)."""
+        env, rec = self.env, self.rec
+        start = env.now - elapsed
+        rec.move(child, "cla", env.now)
+        if remaining is None:
+            rec.events["cla_start"].append(env.now)
+        u_duration, u_placement, u_exit = child.luck(), child.luck(), child.luck()
+        self.alloc.enter(child, "cla", env.now)
+        placement = self.placement(u_placement)
+        length = remaining if remaining is not None else self.d_cla.ppf(u_duration)
+        to_adulthood = child.birth_day + self.adult_age_days - env.now
+        if to_adulthood <= length:
+            length, route = max(to_adulthood, 0.0), "18+"
+        else:
+            route = self.cla_exit(u_exit)
+        yield env.timeout(length)
+        rec.cla_episodes.append((child.id, start, env.now, placement, route))
+        return "close"
+
+    def _close(self, child: Child):
+        """Close the case; some children are referred again later."""
+        env = self.env
+        self.rec.move(child, "closed", env.now)
+        self.alloc.close(child, env.now)
+        u_return, u_delay = child.luck(), child.luck()
+        if u_return < self.re_referral_p:
+            delay = self.d_re_referral.ppf(u_delay)
+            if env.now + delay < child.birth_day + self.adult_age_days:
+                yield env.timeout(delay)
+                return "referral"
+        return None
+
+    # ------------------------------------------------------------------ processes
+    def _arrivals(self, contacts: Contacts, first_id: int):
+        """Start a journey at each referral's front-door decision, in time order."""
+        env = self.env
+        referred = np.flatnonzero(contacts.referred)
+        order = referred[np.argsort(contacts.decision[referred], kind="stable")]
+        luck_rows = contacts.luck[order].tolist()
+        decision = contacts.decision[order].tolist()
+        for j, k in enumerate(order.tolist()):
+            t = decision[j]
+            if t >= self.horizon:
+                return
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            child = self._make_child(
+                first_id + k, k, float(contacts.arrival[k]), float(contacts.age_years[k]),
+                int(contacts.locality[k]), self.sources[int(contacts.source[k])], luck_rows[j])
+            child.spells.append(("front_door", child.arrival))
+            env.process(self.journey(child, "referral"))
+
+    def _snapshots(self, contacts: Contacts):
+        interval = self.effective.run.snapshot_interval_days
+        while True:
+            self._snapshot(self.env.now, contacts)
+            yield self.env.timeout(interval)
+
+    def _snapshot(self, now: float, contacts: Contacts) -> None:
+        """Weekly stocks: open cases in each place, and how many wait for a worker."""
+        arrived = int(np.searchsorted(contacts.arrival, now, side="right"))
+        decided = int(np.searchsorted(self._decisions_sorted, now, side="right"))
+        closed_at_door = int(np.searchsorted(self._fd_only_decisions, now, side="right"))
+        counts, unalloc = self.rec.counts, self.alloc.unallocated
+        snap = self.rec.snapshots.append
+        snap((now, "front_door", arrived - decided, 0))
+        for stage in STAGES:
+            snap((now, stage, counts[stage], unalloc[stage]))
+        snap((now, "closed", counts["closed"] + closed_at_door, 0))
+        self.rec.caseload_snapshots.append(
+            (now, self.alloc.allocated_cases(), self.alloc.case_holding_fte()))
+
+    def run(self) -> Recorder:
+        """Simulate to the horizon and return the recorder."""
+        contacts = self._draw_contacts()
+        self.contacts = contacts
+        self._decisions_sorted = np.sort(contacts.decision)
+        self._fd_only_decisions = np.sort(contacts.decision[~contacts.referred])
+        self._initial_caseload()
+        first_id = len(self.rec.children)
+        self.first_contact_id = first_id
+        self.env.process(self._arrivals(contacts, first_id))
+        self.env.process(self._snapshots(contacts))
+        self.env.run(until=self.horizon)
+        self._snapshot(self.horizon, contacts)
+        self.events_processed = next(self.env._eid)  # SimPy's own count of scheduled events
+        return self.rec

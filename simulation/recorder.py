@@ -1,0 +1,132 @@
+"""What happened in a run, recorded cheaply as it happens and tabulated at the end.
+
+During the run the recorder only appends tuples and bumps counters (the hot path);
+``children_table``, ``stocks_table`` and friends turn them into tidy DataFrames once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulation.scenario import PLACES, STAGES
+
+
+class Child:
+    """A child known to children's social care: their attributes, luck and whereabouts."""
+
+    __slots__ = (
+        "id", "arrival", "birth_day", "locality", "source", "luck", "place", "spells",
+        "worker", "request", "change_cause", "referral_day", "referrals", "initial",
+    )
+
+    def __init__(self, cid: int, arrival: float, birth_day: float, locality: int,
+                 source: str, luck: Any, initial: bool = False) -> None:
+        self.id = cid
+        self.arrival = arrival
+        self.birth_day = birth_day
+        self.locality = locality
+        self.source = source
+        self.luck = luck
+        self.place = ""
+        self.spells: list[tuple[str, float]] = []
+        self.worker = None
+        self.request = None
+        self.change_cause: str | None = None
+        self.referral_day: float | None = None
+        self.referrals = 0
+        self.initial = initial
+
+
+class Recorder:
+    """Event lists and live counters for one run."""
+
+    def __init__(self, years: float) -> None:
+        self.horizon = years * 365.25
+        self.children: list[Child] = []
+        self.counts = dict.fromkeys(PLACES, 0)
+        # (child id, day, worker id, team name, cause or None)
+        self.allocations: list[tuple[int, float, int, str, str | None]] = []
+        # (stage, days waited, allocated?)
+        self.waits: list[tuple[str, float, bool]] = []
+        self.events: dict[str, list[float]] = {k: [] for k in (
+            "referral", "re_referral_12m", "referral_nfa", "assessment", "s47", "icpc",
+            "cp_start", "cin_start", "cla_start", "cp_review")}
+        self.assessment_working_days: list[float] = []
+        self.cp_lengths: list[float] = []
+        # (child id, start, end, placement, exit route)
+        self.cla_episodes: list[tuple[int, float, float, str, str]] = []
+        self.snapshots: list[tuple[float, str, int, int]] = []
+        self.caseload_snapshots: list[tuple[float, int, float]] = []
+
+    # --------------------------------------------------------------- hot path
+    def move(self, child: Child, place: str, now: float) -> None:
+        """Move ``child`` to ``place``; every child is in exactly one place."""
+        counts = self.counts
+        if child.place:
+            counts[child.place] -= 1
+        counts[place] += 1
+        child.place = place
+        child.spells.append((place, now))
+
+    def on_allocate(self, child: Child, worker: Any, cause: str | None, now: float) -> None:
+        self.allocations.append((child.id, now, worker.id, worker.unit.team.name, cause))
+
+    def on_wait_end(self, child: Child, stage: str, waited: float, allocated: bool) -> None:
+        self.waits.append((stage, waited, allocated))
+
+    # --------------------------------------------------------------- tables
+    def children_table(self) -> pd.DataFrame:
+        """One row per child: who they were, where they went, how many workers they had."""
+        alloc = pd.DataFrame(self.allocations,
+                             columns=["child_id", "day", "worker_id", "team", "cause"])
+        per_child = alloc.groupby("child_id").agg(
+            workers=("worker_id", "nunique"), sw_changes=("cause", "count"))
+        rows = []
+        for c in self.children:
+            stages = [p for p, _ in c.spells if p in STAGES]
+            rows.append((c.id, c.arrival, (c.arrival - c.birth_day) / 365.25, c.source,
+                         c.locality, c.initial, c.referrals, ">".join(_dedupe(stages)),
+                         c.place, c.spells[-1][1] if c.spells else np.nan))
+        table = pd.DataFrame(rows, columns=[
+            "child_id", "arrival_day", "age_at_arrival", "referral_source", "locality",
+            "initial_caseload", "referrals", "stages", "final_place", "final_place_since"])
+        cla = pd.DataFrame(self.cla_episodes,
+                           columns=["child_id", "start", "end", "placement", "exit"])
+        cla["days"] = cla["end"] - cla["start"]
+        days_in_care = cla.groupby("child_id")["days"].sum()
+        table = table.join(per_child, on="child_id").join(
+            days_in_care.rename("days_looked_after"), on="child_id")
+        table[["workers", "sw_changes"]] = table[["workers", "sw_changes"]].fillna(0).astype(int)
+        table["days_looked_after"] = table["days_looked_after"].fillna(0.0)
+        return table
+
+    def spells_table(self) -> pd.DataFrame:
+        """Every stay of every child in a place, as [start, end) intervals."""
+        ids, places, starts, ends = [], [], [], []
+        horizon = self.horizon
+        for c in self.children:
+            sp = c.spells
+            for i, (place, start) in enumerate(sp):
+                ids.append(c.id)
+                places.append(place)
+                starts.append(start)
+                ends.append(sp[i + 1][1] if i + 1 < len(sp) else horizon)
+        return pd.DataFrame({"child_id": ids, "place": places, "start": starts, "end": ends})
+
+    def stocks_table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.snapshots, columns=["day", "stage", "open", "unallocated"])
+
+    def allocations_table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.allocations,
+                            columns=["child_id", "day", "worker_id", "team", "cause"])
+
+
+def _dedupe(seq: list[str]) -> list[str]:
+    out: list[str] = []
+    for s in seq:
+        if not out or out[-1] != s:
+            out.append(s)
+    return out
