@@ -22,7 +22,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +36,7 @@ WAIT_TO_START = frozenset({"assessment", "s47"})
 class Worker:
     """One person (or part-time post) in a unit; ``capacity`` is their caseload limit."""
 
-    __slots__ = ("id", "role", "fte", "capacity", "cases", "unit", "present")
+    __slots__ = ("id", "role", "fte", "capacity", "cases", "unit", "present", "free")
 
     def __init__(self, wid: int, role: str, fte: float, capacity: int, unit: Unit) -> None:
         self.id = wid
@@ -47,15 +46,14 @@ class Worker:
         self.cases: set[Any] = set()
         self.unit = unit
         self.present = True
-
-    def room(self) -> int:
-        return self.capacity - len(self.cases) if self.present else 0
+        # Room for more cases, kept up to date on every change (0 while away).
+        self.free = capacity
 
 
 class Unit:
     """One team: e.g. the Selby hub's intake team, or pod 7."""
 
-    __slots__ = ("team", "index", "workers", "staff", "queue")
+    __slots__ = ("team", "index", "workers", "staff", "queue", "free")
 
     def __init__(self, team: TeamKind, index: int) -> None:
         self.team = team
@@ -63,18 +61,17 @@ class Unit:
         self.workers: list[Worker] = []   # case-holding workers
         self.staff: list[Worker] = []     # everyone in the unit, case-holding or not
         self.queue: list[list[Any]] = team.queue if team.shared_queue else []
+        self.free = 0                     # sum of the workers' free room
 
     def best_worker(self) -> Worker | None:
-        """The present worker with the most room (lowest id on ties), or None if all full."""
-        best, best_room = None, 0
+        """The worker with the most room (first listed on ties), or None if all full."""
+        if self.free <= 0:
+            return None
+        best, best_free = None, 0
         for w in self.workers:
-            r = w.room()
-            if r > best_room:
-                best, best_room = w, r
+            if w.free > best_free:
+                best, best_free = w, w.free
         return best
-
-    def room(self) -> int:
-        return sum(w.room() for w in self.workers)
 
 
 @dataclass
@@ -106,16 +103,17 @@ def _split_fte(fte: float) -> list[float]:
 class Allocator:
     """Holds every team and worker; keeps, hands over, queues and allocates cases.
 
-    ``on_allocate(child, worker, cause, now)`` is the recorder's hook: cause is None for
-    the first worker of an episode, else the reason for the change (e.g. "handover").
+    The recorder's hooks: ``on_allocate(child, worker, cause, now)`` (cause is None for
+    the first worker of an episode, else the reason for the change, e.g. "handover"),
+    ``on_release(child, now)`` and ``on_wait_end(child, stage, days_waited, allocated)``.
     """
 
-    def __init__(self, scenario: Scenario, env: Any,
-                 on_allocate: Callable[[Any, Worker, str | None, float], None],
-                 on_wait_end: Callable[[Any, str, float, bool], None]) -> None:
+    def __init__(self, scenario: Scenario, env: Any, recorder: Any) -> None:
         self.env = env
-        self.on_allocate = on_allocate
-        self.on_wait_end = on_wait_end
+        self.on_allocate = recorder.on_allocate
+        self.on_release = recorder.on_release
+        self.on_wait_end = recorder.on_wait_end
+        self.requests = 0
         self.kinds: list[TeamKind] = []
         self.workers: list[Worker] = []
         self.unallocated = dict.fromkeys(STAGES, 0)
@@ -134,6 +132,7 @@ class Allocator:
                         unit.staff.append(w)
                         if cap > 0:
                             unit.workers.append(w)
+                            unit.free += cap
                 kind.units.append(unit)
             self.kinds.append(kind)
         # The first declared team holding a stage receives cases handed over into it.
@@ -147,6 +146,12 @@ class Allocator:
 
     def allocated_cases(self) -> int:
         return sum(len(w.cases) for w in self.workers)
+
+    def pending_waits(self, now: float) -> list[float]:
+        """Days waited so far by every case still waiting for a worker."""
+        queues = [k.queue for k in self.kinds] + [
+            u.queue for k in self.kinds if not k.shared_queue for u in k.units]
+        return [now - r[5] for q in queues for r in q if not r[6]]
 
     # ------------------------------------------------------------ entering a stage
     def enter(self, child: Any, stage: str, now: float) -> Any:
@@ -163,6 +168,7 @@ class Allocator:
                 return None
             self._release(child, worker)
             child.change_cause = "handover"
+        self.requests += 1
         kind = self.kind_for[stage]
         unit = self._unit_for(child, kind)
         target = unit.best_worker() if unit is not None else None
@@ -184,15 +190,16 @@ class Allocator:
         if kind.assignment == "locality":
             return kind.units[child.locality]
         # Least loaded: the unit with most room; None means all full (shared queue).
-        best, best_room = None, 0
+        best, best_free = None, 0
         for unit in kind.units:
-            r = unit.room()
-            if r > best_room:
-                best, best_room = unit, r
+            if unit.free > best_free:
+                best, best_free = unit, unit.free
         return best
 
     def _assign(self, child: Any, worker: Worker, now: float) -> None:
         worker.cases.add(child)
+        worker.free -= 1
+        worker.unit.free -= 1
         child.worker = worker
         self.on_allocate(child, worker, child.change_cause, now)
         child.change_cause = None
@@ -200,7 +207,10 @@ class Allocator:
     def _release(self, child: Any, worker: Worker) -> None:
         worker.cases.discard(child)
         child.worker = None
+        self.on_release(child, self.env.now)
         if worker.present:
+            worker.free += 1
+            worker.unit.free += 1
             self._serve(worker.unit, self.env.now)
 
     def _enqueue(self, child: Any, stage: str, kind: TeamKind, unit: Unit | None,

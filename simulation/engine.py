@@ -32,7 +32,7 @@ from simulation.distributions import (
     DAYS_PER_YEAR,
     Distribution,
     build_distribution,
-    length_biased_split,
+    length_biased_pick,
 )
 from simulation.effects import apply_effects
 from simulation.randomness import Luck, Streams
@@ -40,6 +40,7 @@ from simulation.recorder import Child, Recorder
 from simulation.scenario import STAGES, Scenario
 
 WORKING_DAY = DAYS_PER_UNIT["working_days"]
+PREVIOUS_EPISODE_DAYS = 91.0
 
 
 class Decision:
@@ -84,8 +85,7 @@ class Simulation:
         self.streams = Streams(seed)
         self.env = simpy.Environment()
         self.rec = Recorder(self.years)
-        self.alloc = Allocator(self.effective, self.env, self.rec.on_allocate,
-                               self.rec.on_wait_end)
+        self.alloc = Allocator(self.effective, self.env, self.rec)
         self._compile(self.effective)
 
     # ------------------------------------------------------------------ set-up
@@ -161,32 +161,38 @@ class Simulation:
         return child
 
     def _initial_caseload(self) -> None:
-        """Open cases on day 0 with time already elapsed drawn from the stationary law.
+        """Open cases on day 0, with time already elapsed drawn from the stationary law.
 
-        A case open at a random moment has a length-biased total duration and a
-        uniform share of it already elapsed; the remainder is what is left to run.
+        A case open at a random moment has a length-biased total length and a uniform
+        share of it already elapsed. The length is the stage's duration cut short at the
+        leaving age, so (entry age, duration) are drawn together from a pool and picked
+        with probability proportional to that effective length.
         """
         s = self.effective
         rng = self.streams.generator("initial-caseload")
         durations: dict[str, Distribution] = {
             "assessment": self.d_assessment, "s47": self.d_time_to_icpc,
-            "cin": self.d_cin, "cp": self.d_cp, "cla": self.d_cla}
+            "cin": self.d_cin, "cp": self.d_cp, "cla": self.d_cla,
+            "closed_returning": self.d_re_referral}
         age_dist = build_distribution({"dist": "histogram", **s.demand.age_at_contact_years
-                                       .model_dump(), "unit": "days"})
+                                       .model_dump(), "unit": "years"})
         loc_w = np.array(list(s.structure.localities.values()), float)
         loc_cum = np.cumsum(loc_w) / loc_w.sum()
+        pool = 50_000
         starts = []
-        for stage in STAGES:
+        for stage in (*STAGES, "closed_returning"):
             n = getattr(s.initial_state, stage)
             if n == 0:
                 continue
-            u = rng.random((n, 4))
-            elapsed, remaining = length_biased_split(durations[stage], u[:, 0], u[:, 1], rng)
-            entry_age = age_dist.ppf_many(u[:, 2])
-            # Nobody is on the books past leaving age: cap what has elapsed.
-            room = np.maximum(self.adult_age_days - entry_age * DAYS_PER_YEAR - 1.0, 0.0)
-            elapsed = np.minimum(elapsed, room)
-            locality = np.searchsorted(loc_cum, u[:, 3], side="right")
+            entry_age_pool = age_dist.sample(rng, pool)  # in days
+            length_pool = np.minimum(durations[stage].sample(rng, pool),
+                                     np.maximum(self.adult_age_days - entry_age_pool, 1.0))
+            u = rng.random((n, 3))
+            idx = length_biased_pick(length_pool, u[:, 0])
+            elapsed = length_pool[idx] * u[:, 1]
+            remaining = length_pool[idx] - elapsed
+            entry_age = entry_age_pool[idx] / DAYS_PER_YEAR
+            locality = np.searchsorted(loc_cum, u[:, 2], side="right")
             luck = rng.random((n, 24)).tolist()
             for i in range(n):
                 cid = len(self.rec.children)
@@ -206,11 +212,26 @@ class Simulation:
         while place is not None:
             if place == "referral":
                 place = self._referral(child)
+            elif place == "closed_returning":
+                place = yield from self._returning(child, remaining, elapsed)
             elif place == "close":
                 place = yield from self._close(child)
             else:
                 place = yield from self.stage_handlers[place](child, remaining, elapsed)
             remaining, elapsed = None, 0.0
+
+    def _returning(self, child: Child, remaining: float, elapsed: float):
+        """Day 0's re-referral pipeline: a case closed ``elapsed`` days ago that will return.
+
+        Its previous referral date is unknown; we place it a typical closed episode
+        (three months) before the closure, for the 12-month re-referral measure.
+        """
+        self.rec.move(child, "closed", self.env.now)
+        child.referral_day = -elapsed - PREVIOUS_EPISODE_DAYS
+        self.rec.returning += 1
+        yield self.env.timeout(remaining)
+        self.rec.returning -= 1
+        return "referral"
 
     def _referral(self, child: Child) -> str:
         now = self.env.now
@@ -315,7 +336,9 @@ class Simulation:
         if u_return < self.re_referral_p:
             delay = self.d_re_referral.ppf(u_delay)
             if env.now + delay < child.birth_day + self.adult_age_days:
+                self.rec.returning += 1
                 yield env.timeout(delay)
+                self.rec.returning -= 1
                 return "referral"
         return None
 
@@ -357,7 +380,7 @@ class Simulation:
             snap((now, stage, counts[stage], unalloc[stage]))
         snap((now, "closed", counts["closed"] + closed_at_door, 0))
         self.rec.caseload_snapshots.append(
-            (now, self.alloc.allocated_cases(), self.alloc.case_holding_fte()))
+            (now, self.alloc.allocated_cases(), self.alloc.case_holding_fte(), self.rec.returning))
 
     def run(self) -> Recorder:
         """Simulate to the horizon and return the recorder."""

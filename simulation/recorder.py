@@ -19,7 +19,7 @@ class Child:
 
     __slots__ = (
         "id", "arrival", "birth_day", "locality", "source", "luck", "place", "spells",
-        "worker", "request", "change_cause", "referral_day", "referrals", "initial",
+        "worker", "request", "change_cause", "referral_day", "referrals", "initial", "held",
     )
 
     def __init__(self, cid: int, arrival: float, birth_day: float, locality: int,
@@ -38,6 +38,8 @@ class Child:
         self.referral_day: float | None = None
         self.referrals = 0
         self.initial = initial
+        # [worker id, from day, to day or None while held, cause of the change or None]
+        self.held: list[list[Any]] = []
 
 
 class Recorder:
@@ -59,7 +61,9 @@ class Recorder:
         # (child id, start, end, placement, exit route)
         self.cla_episodes: list[tuple[int, float, float, str, str]] = []
         self.snapshots: list[tuple[float, str, int, int]] = []
-        self.caseload_snapshots: list[tuple[float, int, float]] = []
+        # (day, allocated cases, case-holding FTE, closed cases due to be re-referred)
+        self.caseload_snapshots: list[tuple[float, int, float, int]] = []
+        self.returning = 0
 
     # --------------------------------------------------------------- hot path
     def move(self, child: Child, place: str, now: float) -> None:
@@ -73,6 +77,10 @@ class Recorder:
 
     def on_allocate(self, child: Child, worker: Any, cause: str | None, now: float) -> None:
         self.allocations.append((child.id, now, worker.id, worker.unit.team.name, cause))
+        child.held.append([worker.id, now, None, cause])
+
+    def on_release(self, child: Child, now: float) -> None:
+        child.held[-1][2] = now
 
     def on_wait_end(self, child: Child, stage: str, waited: float, allocated: bool) -> None:
         self.waits.append((stage, waited, allocated))

@@ -211,6 +211,8 @@ class InitialState(Strict):
     cin: Annotated[int, Field(ge=0)] = 0
     cp: Annotated[int, Field(ge=0)] = 0
     cla: Annotated[int, Field(ge=0)] = 0
+    closed_returning: Annotated[int, Field(ge=0)] = Field(
+        0, description="closed cases that will be re-referred (the re-referral pipeline)")
 
 
 # ---------------------------------------------------------------- structure

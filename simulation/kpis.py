@@ -1,0 +1,119 @@
+"""Key performance indicators of one run, each defined in docs/kpis.md.
+
+Annual counts are per simulated year; rates are fractions (0.226, not 22.6).
+Measures of changes of social worker are taken year by year, as the DfE's stability
+measure is, and averaged over the years of the run, so they do not grow with the
+run's length.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from simulation.distributions import DAYS_PER_YEAR
+from simulation.recorder import Child, Recorder
+
+KPI_ORDER: tuple[str, ...] = (
+    "contacts", "referrals", "re_referral_rate", "referral_nfa_rate",
+    "assessments_completed", "assessment_median_working_days", "assessments_within_45wd_rate",
+    "s47_enquiries", "s47_per_referral", "icpcs", "icpc_per_s47", "cp_plans_started",
+    "cp_per_icpc", "cp_reviews", "cin_plans_started", "cla_started", "cla_ended",
+    "cin_per_10k_end", "cp_per_10k_end", "cla_per_10k_end", "mean_days_in_care",
+    "median_days_in_care", "cla_left_within_28_days_rate", "sw_changes_per_child",
+    "children_3plus_workers_rate", "mean_days_unallocated", "unallocated_cases_mean",
+    "mean_caseload",
+)
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else math.nan
+
+
+def _median(values: Iterable[float]) -> float:
+    arr = np.fromiter(values, float)
+    return float(np.median(arr)) if arr.size else math.nan
+
+
+def worker_years(children: Iterable[Child], years: int) -> dict[str, float]:
+    """Per simulated year: changes of worker per child with a worker, and share with 3+.
+
+    A worker counts in a year if they held the case at any time in it; a change counts
+    in the year it happened. Years are averaged (complete years only).
+    """
+    changes = np.zeros(years)
+    held_children = np.zeros(years)
+    three_plus = np.zeros(years)
+    for child in children:
+        if not child.held:
+            continue
+        for y in range(years):
+            lo, hi = y * DAYS_PER_YEAR, (y + 1) * DAYS_PER_YEAR
+            workers, n_changes = set(), 0
+            for wid, start, end, cause in child.held:
+                if start < hi and (end is None or end > lo):
+                    workers.add(wid)
+                    if cause is not None and lo <= start < hi:
+                        n_changes += 1
+            if workers:
+                held_children[y] += 1
+                changes[y] += n_changes
+                three_plus[y] += len(workers) >= 3
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "sw_changes_per_child": float(np.nanmean(changes / held_children)) if years else math.nan,
+            "children_3plus_workers_rate": float(np.nanmean(three_plus / held_children))
+            if years else math.nan,
+        }
+
+
+def compute_kpis(rec: Recorder, *, years: float, population: int, contacts: int,
+                 requests: int, pending_waits: list[float],
+                 final_counts: dict[str, int]) -> dict[str, float]:
+    """The KPI row of one run.
+
+    ``requests`` is how many times a case needed a worker; ``pending_waits`` are the
+    waits still running at the end (counted, censored at the horizon).
+    """
+    ev = {k: len(v) for k, v in rec.events.items()}
+    referrals = ev["referral"]
+    per_10k = 10_000 / population
+    ended = [(end - start) for _, start, end, _, _ in rec.cla_episodes]
+    waits = [w for _, w, _ in rec.waits] + pending_waits
+    immediate = max(requests - len(waits), 0)
+    assess = np.asarray(rec.assessment_working_days)
+    caseload = [(cases / fte) for _, cases, fte, _ in rec.caseload_snapshots if fte > 0]
+    unalloc = rec.stocks_table().groupby("day")["unallocated"].sum()
+    kpis: dict[str, float] = {
+        "contacts": contacts / years,
+        "referrals": referrals / years,
+        "re_referral_rate": _ratio(ev["re_referral_12m"], referrals),
+        "referral_nfa_rate": _ratio(ev["referral_nfa"], referrals),
+        "assessments_completed": ev["assessment"] / years,
+        "assessment_median_working_days": float(np.median(assess)) if assess.size else math.nan,
+        "assessments_within_45wd_rate": float(np.mean(assess <= 45)) if assess.size else math.nan,
+        "s47_enquiries": ev["s47"] / years,
+        "s47_per_referral": _ratio(ev["s47"], referrals),
+        "icpcs": ev["icpc"] / years,
+        "icpc_per_s47": _ratio(ev["icpc"], ev["s47"]),
+        "cp_plans_started": ev["cp_start"] / years,
+        "cp_per_icpc": _ratio(ev["cp_start"], ev["icpc"]),
+        "cp_reviews": ev["cp_review"] / years,
+        "cin_plans_started": ev["cin_start"] / years,
+        "cla_started": ev["cla_start"] / years,
+        "cla_ended": len(ended) / years,
+        "cin_per_10k_end": final_counts["cin"] * per_10k,
+        "cp_per_10k_end": final_counts["cp"] * per_10k,
+        "cla_per_10k_end": final_counts["cla"] * per_10k,
+        "mean_days_in_care": float(np.mean(ended)) if ended else math.nan,
+        "median_days_in_care": _median(ended),
+        "cla_left_within_28_days_rate": float(np.mean(np.asarray(ended) <= 28)) if ended
+        else math.nan,
+        "mean_days_unallocated": _ratio(sum(waits), len(waits) + immediate),
+        "unallocated_cases_mean": float(unalloc.mean()) if len(unalloc) else math.nan,
+        "mean_caseload": float(np.mean(caseload)) if caseload else math.nan,
+    }
+    kpis.update(worker_years(rec.children, max(int(math.floor(years + 1e-9)), 1)))
+    return {k: kpis[k] for k in KPI_ORDER}
