@@ -119,13 +119,17 @@ class Allocator:
         self.unallocated = dict.fromkeys(STAGES, 0)
         self._seq = itertools.count()
         roles = scenario.workforce.roles
+        weights = list(scenario.structure.localities.values())
         for team in scenario.structure.teams:
             kind = TeamKind(team.name, frozenset(team.holds), team.assignment)
             for u in range(team.count):
                 unit = Unit(kind, u)
+                size = 1.0
+                if team.staff_split == "by_locality":
+                    size = team.count * weights[u] / sum(weights)
                 for role, fte in team.staff.items():
                     share = roles[role].caseload_share
-                    for post in _split_fte(fte):
+                    for post in _split_fte(fte * size):
                         cap = int(math.floor(team.caseload_limit * share * post + 1e-9))
                         w = Worker(len(self.workers), role, post, cap, unit)
                         self.workers.append(w)

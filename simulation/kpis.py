@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,6 +27,67 @@ KPI_ORDER: tuple[str, ...] = (
     "children_3plus_workers_rate", "mean_days_unallocated", "unallocated_cases_mean",
     "mean_caseload",
 )
+
+
+
+@dataclass(frozen=True)
+class KpiInfo:
+    """How to read a KPI: label, kind (count, rate, days, ...) and the national figure.
+
+    For ``count`` KPIs ``national`` is per 10,000 children a year (scale by population).
+    """
+
+    label: str
+    kind: str
+    national: float | None = None
+
+
+KPI_INFO: dict[str, KpiInfo] = {
+    "contacts": KpiInfo("Contacts a year", "count"),
+    "referrals": KpiInfo("Referrals a year", "count", 518),
+    "re_referral_rate": KpiInfo("Re-referrals within 12 months", "rate", 0.226),
+    "referral_nfa_rate": KpiInfo("Referrals with no further action", "rate", 0.065),
+    "assessments_completed": KpiInfo("Assessments completed a year", "count", 530),
+    "assessment_median_working_days": KpiInfo("Assessment length, median", "working_days", 33),
+    "assessments_within_45wd_rate": KpiInfo("Assessments within 45 working days", "rate", 0.86),
+    "s47_enquiries": KpiInfo("Section 47 enquiries a year", "count", 190),
+    "s47_per_referral": KpiInfo("s47 enquiries per referral", "ratio", 0.36),
+    "icpcs": KpiInfo("Initial CP conferences a year", "count", 59),
+    "icpc_per_s47": KpiInfo("ICPCs per s47 enquiry", "ratio", 0.31),
+    "cp_plans_started": KpiInfo("CP plans started a year", "count", 51),
+    "cp_per_icpc": KpiInfo("CP plans per ICPC", "ratio", 0.86),
+    "cp_reviews": KpiInfo("CP review conferences a year", "count"),
+    "cin_plans_started": KpiInfo("CIN plans started a year", "count"),
+    "cla_started": KpiInfo("Children starting to be looked after a year", "count", 27),
+    "cla_ended": KpiInfo("Children leaving care a year", "count", 28),
+    "cin_per_10k_end": KpiInfo("On CIN plans per 10,000 (end)", "per_10k"),
+    "cp_per_10k_end": KpiInfo("On CP plans per 10,000 (end)", "per_10k"),
+    "cla_per_10k_end": KpiInfo("Looked after per 10,000 (end)", "per_10k"),
+    "mean_days_in_care": KpiInfo("Time in care of leavers, mean", "days"),
+    "median_days_in_care": KpiInfo("Time in care of leavers, median", "days"),
+    "cla_left_within_28_days_rate": KpiInfo("Leavers looked after 28 days or less", "rate"),
+    "sw_changes_per_child": KpiInfo("Changes of social worker per child a year", "ratio"),
+    "children_3plus_workers_rate": KpiInfo("Children with 3+ social workers in a year", "rate"),
+    "mean_days_unallocated": KpiInfo("Days a case waits for a worker, mean", "days"),
+    "unallocated_cases_mean": KpiInfo("Unallocated cases at a time, mean", "cases"),
+    "mean_caseload": KpiInfo("Cases per case-holding FTE, mean", "ratio", 15.2),
+}
+
+
+def format_kpi(name: str, value: float | None, population: int | None = None) -> str:
+    """A KPI value as people read it: 22.6%, 5,180, 33.0 days."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    kind = KPI_INFO[name].kind if name in KPI_INFO else "ratio"
+    if kind == "rate":
+        return f"{value:.1%}"
+    if kind in ("count", "cases"):
+        return f"{value:,.0f}"
+    if kind == "gbp":
+        return f"£{value:,.0f}"
+    if kind in ("days", "working_days", "per_10k"):
+        return f"{value:,.1f}"
+    return f"{value:.3g}"
 
 
 def _ratio(a: float, b: float) -> float:

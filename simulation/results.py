@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -172,9 +173,16 @@ def atomic_folder(out: Path, force: bool) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; give it a normal folder's mode
     if out.exists():
         shutil.rmtree(out)
     tmp.rename(out)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_run(result: RunResult, out: Path, run_manifest: dict[str, Any], force: bool) -> Path:

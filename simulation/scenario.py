@@ -234,6 +234,14 @@ class Team(Strict):
     holds: list[Stage] = Field(min_length=1)
     caseload_limit: Positive
     staff: dict[str, NonNegative] = Field(min_length=1, description="FTE per unit by role")
+    staff_split: Literal["equal", "by_locality"] = Field(
+        "equal", description="by_locality: unit i gets count x its locality's share of staff")
+
+    @model_validator(mode="after")
+    def _split_needs_locality(self) -> Team:
+        if self.staff_split == "by_locality" and self.assignment != "locality":
+            raise ValueError("staff_split 'by_locality' needs assignment 'locality'")
+        return self
 
 
 class Structure(Strict):

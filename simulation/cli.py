@@ -1,0 +1,133 @@
+"""The ``csflow`` command line.
+
+Every command validates its input first; a bad scenario, file or flag prints one
+line per problem, naming the field, and exits with code 2 without writing anything.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from simulation.kpis import KPI_INFO, format_kpi
+from simulation.results import OutputError, manifest, prepare_output, simulate, write_run
+from simulation.scenario import Scenario, ScenarioError, load_scenario
+
+EXIT_BAD_INPUT = 2
+
+
+def fail(message: str) -> None:
+    """Report bad input on stderr and exit 2."""
+    click.echo(message if message.startswith("error") else f"error: {message}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def load_or_fail(path: str) -> Scenario:
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail exits
+
+
+def command_line() -> str:
+    return " ".join(shlex.quote(a) for a in ["csflow", *sys.argv[1:]])
+
+
+years_option = click.option("--years", type=click.FloatRange(min=0, min_open=True),
+                            help="simulated years (default: the scenario's run.years)")
+seed_option = click.option("--seed", type=click.IntRange(min=0),
+                           help="random seed (default: the scenario's run.seed)")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="csflow")
+def main() -> None:
+    """csflow: children's social care as a flow, under declared operating models."""
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+def validate(scenario: str) -> None:
+    """Check a scenario file; exit 0 if it is usable, 2 naming each problem if not."""
+    s = load_or_fail(scenario)
+    teams = ", ".join(f"{t.name} x{t.count}" for t in s.structure.teams)
+    click.echo(f"{scenario}: ok ({s.name}; teams: {teams})")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@seed_option
+@years_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="output folder (default: results/<scenario name>)")
+@click.option("--force", is_flag=True, help="replace a non-empty output folder")
+def run(scenario: str, seed: int | None, years: float | None, out: Path | None,
+        force: bool) -> None:
+    """Run one replication and write kpis.csv, children.parquet, stocks.parquet, manifest.json."""
+    s = load_or_fail(scenario)
+    seed = s.run.seed if seed is None else seed
+    years = s.run.years if years is None else years
+    out = out or Path("results") / s.name
+    try:
+        prepare_output(out, force)  # fail before spending time on the run
+    except OutputError as exc:
+        fail(str(exc))
+    started = datetime.now(UTC)
+    result = simulate(s, seed, years)
+    try:
+        write_run(result, out, manifest(scenario, s, seed, years, command_line(), started), force)
+    except OutputError as exc:
+        fail(str(exc))
+    click.echo(kpi_summary(s, seed, years, result.kpis))
+    click.echo(f"\nwrote {out}/ (kpis.csv, children.parquet, stocks.parquet, manifest.json)")
+
+
+def kpi_summary(s: Scenario, seed: int, years: float, kpis: dict[str, float]) -> str:
+    """A readable table of the KPIs, with the national figure beside each where there is one."""
+    lines = [f"{s.name}: {years:g} years, seed {seed}, {s.population:,} children", ""]
+    lines.append(f"  {'KPI':<44}{'value':>12}   national")
+    for name, value in kpis.items():
+        info = KPI_INFO[name]
+        national = info.national
+        if national is not None and info.kind == "count":
+            national *= s.population / 10_000  # published per 10,000 children
+        shown = format_kpi(name, national) if national is not None else ""
+        lines.append(f"  {info.label:<44}{format_kpi(name, value):>12}   {shown}")
+    effects = s.assumed_effects()
+    lines.append("")
+    if effects:
+        lines.append("Assumed effects (inputs, not findings): " + ", ".join(
+            f"{n} {e.value:+g} on {e.target}" for n, e in effects))
+    else:
+        lines.append("No assumed practice effects: differences come from structure alone.")
+    return "\n".join(lines)
+
+
+@main.command("initial-state")
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--years", type=click.FloatRange(min=2), default=12.0, show_default=True)
+@click.option("--reps", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+def initial_state(scenario: str, years: float, reps: int, seed: int) -> None:
+    """Measure a scenario's steady-state caseload, to paste into its initial_state.
+
+    Runs ``reps`` replications and averages the open cases over the second half.
+    """
+    from simulation.steady_state import steady_state_caseload
+
+    s = load_or_fail(scenario)
+    counts = steady_state_caseload(s, years=years, reps=reps, seed=seed)
+    click.echo(f"# steady state of {s.name}: mean over years {years / 2:g}-{years:g}, "
+               f"{reps} replications")
+    click.echo("initial_state:")
+    for name, value in counts.items():
+        click.echo(f"  {name}: {value}")
+
+
+if __name__ == "__main__":
+    main()
