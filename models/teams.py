@@ -105,7 +105,8 @@ class Allocator:
 
     The recorder's hooks: ``on_allocate(child, worker, cause, now)`` (cause is None for
     the first worker of an episode, else the reason for the change, e.g. "handover"),
-    ``on_release(child, now)`` and ``on_wait_end(child, stage, days_waited, allocated)``.
+    ``on_release(child, now)`` and
+    ``on_wait_end(child, stage, day_requested, days_waited, allocated)``.
     """
 
     def __init__(self, scenario: Scenario, env: Any, recorder: Any) -> None:
@@ -113,7 +114,6 @@ class Allocator:
         self.on_allocate = recorder.on_allocate
         self.on_release = recorder.on_release
         self.on_wait_end = recorder.on_wait_end
-        self.requests = 0
         self.kinds: list[TeamKind] = []
         self.workers: list[Worker] = []
         self.unallocated = dict.fromkeys(STAGES, 0)
@@ -172,11 +172,11 @@ class Allocator:
                 return None
             self._release(child, worker)
             child.change_cause = "handover"
-        self.requests += 1
         kind = self.kind_for[stage]
         unit = self._unit_for(child, kind)
         target = unit.best_worker() if unit is not None else None
         if target is not None:
+            self.on_wait_end(child, stage, now, 0.0, True)
             self._assign(child, target, now)
             return None
         return self._enqueue(child, stage, kind, unit, now)
@@ -232,7 +232,7 @@ class Allocator:
         request[6] = True
         child.request = None
         self.unallocated[request[3]] -= 1
-        self.on_wait_end(child, request[3], now - request[5], False)
+        self.on_wait_end(child, request[3], request[5], now - request[5], False)
 
     def _serve(self, unit: Unit, now: float) -> None:
         """A worker in ``unit`` has room: allocate the most urgent waiting case."""
@@ -247,7 +247,7 @@ class Allocator:
             child, stage, event = request[2], request[3], request[4]
             child.request = None
             self.unallocated[stage] -= 1
-            self.on_wait_end(child, stage, now - request[5], True)
+            self.on_wait_end(child, stage, request[5], now - request[5], True)
             self._assign(child, worker, now)
             if event is not None:
                 event.succeed()

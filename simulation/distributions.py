@@ -97,7 +97,7 @@ def _positive(**values: float) -> None:
             raise DistributionError(f"{n} must be > 0, got {v:g}")
 
 
-# Each builder takes the parameters and ``k``, the factor to calendar days (unit x scale),
+# Each builder takes the parameters and ``k``, the factor to calendar days (unit x multiplier),
 # and bakes k in, so a draw is one function call.
 def _fixed(p: Mapping[str, Any], k: float) -> Distribution:
     (value,) = _need(p, "value")
@@ -214,7 +214,7 @@ def _gamma(p: Mapping[str, Any], k: float) -> Distribution:
     mean, sd = _need(p, "mean", "sd")
     _positive(mean=mean, sd=sd)
     shape, scale = (mean / sd) ** 2, sd**2 / mean * k
-    qs = np.concatenate([np.linspace(0, 0.99, 991), 1 - np.logspace(-2.3, -9, 60)])
+    qs = np.concatenate([np.linspace(0, 0.99, 991)[:-1], 1 - np.logspace(-2, -9, 400)])
     xs = stats.gamma.ppf(qs, shape, scale=scale)
     return _piecewise(xs.tolist(), qs.tolist(), "gamma")
 
@@ -239,8 +239,8 @@ def _mixture(p: Mapping[str, Any], k: float) -> Distribution:
     for i, c in enumerate(comps):
         if not isinstance(c, Mapping) or "weight" not in c:
             raise DistributionError(f"components[{i}] needs a weight")
-        if "unit" in c or "scale" in c:
-            raise DistributionError(f"components[{i}]: unit and scale belong to the mixture")
+        if "unit" in c or "multiplier" in c:
+            raise DistributionError(f"components[{i}]: unit and multiplier belong to the mixture")
         try:
             dists.append(_build({k2: v for k2, v in c.items() if k2 != "weight"}, k))
         except DistributionError as exc:
@@ -286,19 +286,20 @@ def _build(spec: Mapping[str, Any], k: float) -> Distribution:
 def build_distribution(spec: Mapping[str, Any]) -> Distribution:
     """Build a Distribution in calendar days from its declaration.
 
-    ``unit`` (default days) and ``scale`` (default 1; practice effects on a duration
-    use it) apply to the whole distribution, mixture components included.
+    ``unit`` (default days) and ``multiplier`` (default 1; practice effects on a
+    duration use it) apply to the whole distribution, mixture components included.
     """
     if not isinstance(spec, Mapping):
         raise DistributionError(f"must be a mapping with a 'dist' key, got {spec!r}")
     unit = spec.get("unit", "days")
     if unit not in DAYS_PER_UNIT:
         raise DistributionError(f"unit must be one of {sorted(DAYS_PER_UNIT)}, got {unit!r}")
-    scale = spec.get("scale", 1.0)
-    if isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0:
-        raise DistributionError(f"scale must be a number > 0, got {scale!r}")
-    params = {n: v for n, v in spec.items() if n not in ("unit", "scale")}
-    return _build(params, DAYS_PER_UNIT[unit] * float(scale))
+    multiplier = spec.get("multiplier", 1.0)
+    if isinstance(multiplier, bool) or not isinstance(multiplier, int | float) \
+            or not multiplier > 0:
+        raise DistributionError(f"multiplier must be a number > 0, got {multiplier!r}")
+    params = {n: v for n, v in spec.items() if n not in ("unit", "multiplier")}
+    return _build(params, DAYS_PER_UNIT[unit] * float(multiplier))
 
 
 def length_biased_pick(lengths: np.ndarray, u_pick: np.ndarray) -> np.ndarray:

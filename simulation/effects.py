@@ -94,7 +94,7 @@ def _apply_one(data: dict[str, Any], effect: Effect, is_share: bool) -> None:
     factor = 1.0 + effect.value
     if effect.kind == "duration":
         spec = copy.deepcopy(parent[last])
-        spec["scale"] = spec.get("scale", 1.0) * factor
+        spec["multiplier"] = spec.get("multiplier", 1.0) * factor
         parent[last] = spec
     elif effect.kind == "rate":
         parent[last] = parent[last] * factor

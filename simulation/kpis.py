@@ -132,19 +132,17 @@ def worker_years(children: Iterable[Child], years: int) -> dict[str, float]:
 
 
 def compute_kpis(rec: Recorder, *, years: float, population: int, contacts: int,
-                 requests: int, pending_waits: list[float],
-                 final_counts: dict[str, int]) -> dict[str, float]:
+                 pending_waits: list[float], final_counts: dict[str, int]) -> dict[str, float]:
     """The KPI row of one run.
 
-    ``requests`` is how many times a case needed a worker; ``pending_waits`` are the
-    waits still running at the end (counted, censored at the horizon).
+    ``pending_waits`` are the waits still running at the end (counted, censored at the
+    horizon); every other request for a worker, immediate ones included, is in rec.waits.
     """
     ev = {k: len(v) for k, v in rec.events.items()}
     referrals = ev["referral"]
     per_10k = 10_000 / population
     ended = [(end - start) for _, start, end, _, _ in rec.cla_episodes]
-    waits = [w for _, w, _ in rec.waits] + pending_waits
-    immediate = max(requests - len(waits), 0)
+    waits = [w for _, _, w, _ in rec.waits] + pending_waits
     assess = np.asarray(rec.assessment_working_days)
     caseload = [(cases / fte) for _, cases, fte, _ in rec.caseload_snapshots if fte > 0]
     unalloc = rec.stocks_table().groupby("day")["unallocated"].sum()
@@ -173,7 +171,7 @@ def compute_kpis(rec: Recorder, *, years: float, population: int, contacts: int,
         "median_days_in_care": _median(ended),
         "cla_left_within_28_days_rate": float(np.mean(np.asarray(ended) <= 28)) if ended
         else math.nan,
-        "mean_days_unallocated": _ratio(sum(waits), len(waits) + immediate),
+        "mean_days_unallocated": _ratio(sum(waits), len(waits)),
         "unallocated_cases_mean": float(unalloc.mean()) if len(unalloc) else math.nan,
         "mean_caseload": float(np.mean(caseload)) if caseload else math.nan,
     }

@@ -51,8 +51,8 @@ class Recorder:
         self.counts = dict.fromkeys(PLACES, 0)
         # (child id, day, worker id, team name, cause or None)
         self.allocations: list[tuple[int, float, int, str, str | None]] = []
-        # (stage, days waited, allocated?)
-        self.waits: list[tuple[str, float, bool]] = []
+        # (stage, day requested, days waited, allocated?)
+        self.waits: list[tuple[str, float, float, bool]] = []
         self.events: dict[str, list[float]] = {k: [] for k in (
             "referral", "re_referral_12m", "referral_nfa", "assessment", "s47", "icpc",
             "cp_start", "cin_start", "cla_start", "cp_review")}
@@ -82,8 +82,9 @@ class Recorder:
     def on_release(self, child: Child, now: float) -> None:
         child.held[-1][2] = now
 
-    def on_wait_end(self, child: Child, stage: str, waited: float, allocated: bool) -> None:
-        self.waits.append((stage, waited, allocated))
+    def on_wait_end(self, child: Child, stage: str, requested: float, waited: float,
+                    allocated: bool) -> None:
+        self.waits.append((stage, requested, waited, allocated))
 
     # --------------------------------------------------------------- tables
     def children_table(self) -> pd.DataFrame:

@@ -80,16 +80,15 @@ def simulate(scenario: Scenario, seed: int, years: float | None = None) -> RunRe
     final = counts[counts["day"] == counts["day"].max()].set_index("stage")["open"].to_dict()
     kpis = compute_kpis(
         rec, years=sim.years, population=scenario.population,
-        contacts=len(sim.contacts.arrival), requests=sim.alloc.requests,
-        pending_waits=sim.alloc.pending_waits(sim.horizon), final_counts=final)
+        contacts=len(sim.contacts.arrival), pending_waits=sim.alloc.pending_waits(sim.horizon), final_counts=final)
     return RunResult(scenario, seed, sim.years, kpis, counts, sim.events_processed, sim)
 
 
 def children_table(sim: Simulation) -> pd.DataFrame:
-    """Referred children (simulated one by one) and front-door-only contacts (in bulk)."""
+    """Referred children (simulated one by one) and the other contacts (in bulk)."""
     referred = sim.rec.children_table()
     c = sim.contacts
-    door_only = np.flatnonzero(~c.referred)
+    door_only = _not_simulated(sim)
     sources = np.asarray(sim.sources, dtype=object)
     bulk = pd.DataFrame({
         "child_id": sim.first_contact_id + door_only,
@@ -112,11 +111,17 @@ def children_table(sim: Simulation) -> pd.DataFrame:
     return table.sort_values("child_id", ignore_index=True)
 
 
+def _not_simulated(sim: Simulation) -> np.ndarray:
+    """Contacts never simulated one by one: ended at the front door, or still there at the end."""
+    c = sim.contacts
+    return np.flatnonzero(~c.referred | (c.decision >= sim.horizon))
+
+
 def spells_table(sim: Simulation) -> pd.DataFrame:
-    """Every stay in a place as [start, end): simulated children plus front-door-only ones."""
+    """Every stay in a place as [start, end): simulated children plus the bulk contacts."""
     spells = sim.rec.spells_table()
     c = sim.contacts
-    idx = np.flatnonzero(~c.referred)
+    idx = _not_simulated(sim)
     ids = sim.first_contact_id + idx
     door = pd.DataFrame({"child_id": ids, "place": "front_door", "start": c.arrival[idx],
                          "end": np.minimum(c.decision[idx], sim.horizon)})

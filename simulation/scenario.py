@@ -309,16 +309,16 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _roles_known(self) -> Scenario:
-        for t in self.structure.teams:
+        for i, t in enumerate(self.structure.teams):
             unknown = sorted(set(t.staff) - set(self.workforce.roles))
             if unknown:
-                raise ValueError(f"team {t.name!r} uses role(s) not in workforce.roles: "
-                                 f"{', '.join(unknown)}")
+                raise ValueError(f"structure.teams.{i}.staff: role(s) not in workforce.roles: "
+                                 f"{', '.join(unknown)} (team {t.name!r})")
             capacity = sum(self.workforce.roles[r].caseload_share * fte
                            for r, fte in t.staff.items())
             if capacity * t.caseload_limit < 1:
-                raise ValueError(f"team {t.name!r} holds {', '.join(t.holds)} but has no "
-                                 f"case-holding capacity")
+                raise ValueError(f"structure.teams.{i}.staff: team {t.name!r} holds "
+                                 f"{', '.join(t.holds)} but has no case-holding capacity")
         from simulation.effects import check_target  # local: effects imports this module
 
         for group, effects in self.effects.items():
@@ -382,11 +382,13 @@ def format_validation_error(exc: ValidationError, source: str = "") -> str:
     """One line per problem: ``file: field.path: message``."""
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        loc = ".".join(str(p) for p in err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown field (check spelling; see configs/baseline.yaml)"
-        lines.append(f"{source + ': ' if source else ''}{loc}: {msg}")
+        # Cross-section checks run on the whole scenario and name their own field.
+        where = f"{loc}: " if loc else ""
+        lines.append(f"{source + ': ' if source else ''}{where}{msg}")
     return "\n".join(lines)
 
 
