@@ -260,7 +260,18 @@ def _mixture(p: Mapping[str, Any], k: float) -> Distribution:
         lo, hi = bounds[i], bounds[i + 1]
         return ppfs[i]((u - lo) / (hi - lo) if hi > lo else 0.0)
 
-    return Distribution("mixture", ppf, mean)
+    edges = np.array(bounds)
+
+    def vec(u: np.ndarray) -> np.ndarray:
+        which = np.minimum(np.searchsorted(edges, u, side="right") - 1, top)
+        out = np.empty(len(u))
+        for i, d in enumerate(dists):
+            mask = which == i
+            lo, hi = edges[i], edges[i + 1]
+            out[mask] = d.ppf_many((u[mask] - lo) / (hi - lo) if hi > lo else u[mask] * 0)
+        return out
+
+    return Distribution("mixture", ppf, mean, vec)
 
 
 REGISTRY: dict[str, Callable[[Mapping[str, Any], float], Distribution]] = {

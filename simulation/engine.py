@@ -35,7 +35,7 @@ from simulation.distributions import (
     length_biased_pick,
 )
 from simulation.effects import apply_effects
-from simulation.randomness import Luck, Streams
+from simulation.randomness import LUCK_PER_CHILD, Luck, Streams
 from simulation.recorder import Child, Recorder
 from simulation.scenario import STAGES, Scenario
 
@@ -84,6 +84,7 @@ class Simulation:
         self.horizon = self.years * DAYS_PER_YEAR
         self.streams = Streams(seed)
         self.env = simpy.Environment()
+        self.processes_started = 0
         self.rec = Recorder(self.years)
         self.alloc = Allocator(self.effective, self.env, self.rec)
         self._compile(self.effective)
@@ -147,7 +148,7 @@ class Simulation:
             age_years=age_dist.ppf_many(u[:, 2]),
             source=np.searchsorted(source_cum / source_cum[-1], u[:, 3], side="right"),
             locality=np.searchsorted(np.cumsum(loc_w) / loc_w.sum(), u[:, 4], side="right"),
-            luck=self.streams.generator("journey").random((n, 24)),
+            luck=self.streams.generator("journey").random((n, LUCK_PER_CHILD)),
         )
 
     def _make_child(self, cid: int, key: int, arrival: float, age_years: float,
@@ -178,7 +179,7 @@ class Simulation:
                                        .model_dump(), "unit": "years"})
         loc_w = np.array(list(s.structure.localities.values()), float)
         loc_cum = np.cumsum(loc_w) / loc_w.sum()
-        pool = 50_000
+        pool = 20_000
         starts = []
         for stage in (*STAGES, "closed_returning"):
             n = getattr(s.initial_state, stage)
@@ -193,7 +194,7 @@ class Simulation:
             remaining = length_pool[idx] - elapsed
             entry_age = entry_age_pool[idx] / DAYS_PER_YEAR
             locality = np.searchsorted(loc_cum, u[:, 2], side="right")
-            luck = rng.random((n, 24)).tolist()
+            luck = rng.random((n, LUCK_PER_CHILD)).tolist()
             for i in range(n):
                 cid = len(self.rec.children)
                 child = self._make_child(
@@ -204,6 +205,7 @@ class Simulation:
         for i in order:
             child, stage, remaining, elapsed = starts[i]
             self.env.process(self.journey(child, stage, remaining, elapsed))
+        self.processes_started += len(starts)
 
     # ------------------------------------------------------------------ the journey
     def journey(self, child: Child, place: str, remaining: float | None = None,
@@ -350,17 +352,21 @@ class Simulation:
         order = referred[np.argsort(contacts.decision[referred], kind="stable")]
         luck_rows = contacts.luck[order].tolist()
         decision = contacts.decision[order].tolist()
+        arrival = contacts.arrival[order].tolist()
+        age = contacts.age_years[order].tolist()
+        locality = contacts.locality[order].tolist()
+        source = [self.sources[i] for i in contacts.source[order].tolist()]
         for j, k in enumerate(order.tolist()):
             t = decision[j]
             if t >= self.horizon:
                 return
             if t > env.now:
                 yield env.timeout(t - env.now)
-            child = self._make_child(
-                first_id + k, k, float(contacts.arrival[k]), float(contacts.age_years[k]),
-                int(contacts.locality[k]), self.sources[int(contacts.source[k])], luck_rows[j])
+            child = self._make_child(first_id + k, k, arrival[j], age[j], locality[j],
+                                     source[j], luck_rows[j])
             child.spells.append(("front_door", child.arrival))
             env.process(self.journey(child, "referral"))
+            self.processes_started += 1
 
     def _snapshots(self, contacts: Contacts):
         interval = self.effective.run.snapshot_interval_days

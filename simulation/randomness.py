@@ -20,7 +20,7 @@ import hashlib
 
 import numpy as np
 
-LUCK_PER_CHILD = 24
+LUCK_PER_CHILD = 32
 
 
 def _name_key(name: str) -> int:
