@@ -1,20 +1,24 @@
 """Teams, workers and case allocation: the operating model as data.
 
 A scenario declares kinds of team (``count`` identical units each), the stages each
-holds, the staff by role and a caseload limit. This module turns that into workers
-and applies one rule everywhere:
+holds, the staff by role and a caseload limit. This module turns that into posts and
+workers and applies one set of rules everywhere:
 
 * a case entering a stage keeps its worker if the worker's team holds the stage;
 * otherwise it is handed to a team that does (a change of worker, cause ``handover``);
-* when no worker in the right unit has room, the case waits unallocated in a queue
-  ordered by urgency (s47, then CP, CLA, assessment, CIN), first come first served within.
+* when nobody in the right unit has room, the case waits unallocated, in a queue
+  ordered by urgency (s47, CP, CLA, assessment, CIN), first come first served within;
+  stages the structure lists in ``over_limit_stages`` are allocated over the limit
+  instead, to the least loaded worker present, as councils do with urgent work;
+* a worker who leaves, or is away longer than the cover period, has their cases
+  reallocated inside their unit (cause ``departure`` / ``absence``); when a worker has
+  room and a colleague is over the limit, one case moves (cause ``rebalancing``).
 
-Hub teams, pods and FSP teams differ only in what their scenario declares, so a
-council can describe its own structure without writing Python.
+Hub teams, pods and FSP teams differ only in what their scenario declares.
 
-Performance: allocation queues are heaps with lazy cancellation (not
-``simpy.PriorityResource``, which re-sorts on every request), caseloads are plain
-counters, and a unit is scanned linearly because units are small (4-20 workers).
+Performance: queues are heaps with lazy cancellation (not ``simpy.PriorityResource``,
+which re-sorts on every request); free room is kept as counters per worker and unit;
+units are small, so picking a worker is a short scan.
 """
 
 from __future__ import annotations
@@ -31,47 +35,81 @@ URGENCY = {"s47": 0, "cp": 1, "cla": 2, "assessment": 3, "cin": 4}
 # Stages whose work cannot start until a worker is allocated; in the others the plan
 # runs on while the case waits for a worker (an unallocated CIN/CP/CLA case).
 WAIT_TO_START = frozenset({"assessment", "s47"})
+# A queued request: [urgency, sequence, child, stage, event or None, day, cancelled]
+Request = list
 
 
-class Worker:
-    """One person (or part-time post) in a unit; ``capacity`` is their caseload limit."""
+class Post:
+    """A funded position in a unit; filled by a permanent worker, agency cover, or nobody."""
 
-    __slots__ = ("id", "role", "fte", "capacity", "cases", "unit", "present", "free")
+    __slots__ = ("id", "unit", "role", "fte", "capacity", "holder", "turns_over")
 
-    def __init__(self, wid: int, role: str, fte: float, capacity: int, unit: Unit) -> None:
-        self.id = wid
+    def __init__(self, pid: int, unit: Unit, role: str, fte: float, capacity: int,
+                 turns_over: bool) -> None:
+        self.id = pid
+        self.unit = unit
         self.role = role
         self.fte = fte
         self.capacity = capacity
+        self.holder: Worker | None = None
+        self.turns_over = turns_over
+
+
+class Worker:
+    """A person in a post. ``free`` is their room for more cases (negative if over)."""
+
+    __slots__ = ("id", "post", "unit", "capacity", "cases", "present", "free", "agency",
+                 "left", "since")
+
+    def __init__(self, wid: int, post: Post, agency: bool, since: float) -> None:
+        self.id = wid
+        self.post = post
+        self.unit = post.unit
+        self.capacity = post.capacity
         self.cases: set[Any] = set()
-        self.unit = unit
         self.present = True
-        # Room for more cases, kept up to date on every change (0 while away).
-        self.free = capacity
+        self.free = post.capacity
+        self.agency = agency
+        self.left = False
+        self.since = since
 
 
 class Unit:
     """One team: e.g. the Selby hub's intake team, or pod 7."""
 
-    __slots__ = ("team", "index", "workers", "staff", "queue", "free")
+    __slots__ = ("team", "index", "posts", "workers", "queue", "free", "overload")
 
     def __init__(self, team: TeamKind, index: int) -> None:
         self.team = team
         self.index = index
-        self.workers: list[Worker] = []   # case-holding workers
-        self.staff: list[Worker] = []     # everyone in the unit, case-holding or not
-        self.queue: list[list[Any]] = team.queue if team.shared_queue else []
-        self.free = 0                     # sum of the workers' free room
+        self.posts: list[Post] = []
+        self.workers: list[Worker] = []   # case-holding people in post
+        self.queue: list[Request] = []    # cases of this unit waiting for a worker
+        self.free = 0                     # sum of the workers' positive room
+        self.overload = 0                 # cases held above the limit, summed
 
-    def best_worker(self) -> Worker | None:
-        """The worker with the most room (first listed on ties), or None if all full."""
+    def best_worker(self, exclude: Worker | None = None) -> Worker | None:
+        """The present worker with the most room (first listed on ties), or None if all full."""
         if self.free <= 0:
             return None
         best, best_free = None, 0
         for w in self.workers:
-            if w.free > best_free:
+            if w.free > best_free and w is not exclude:
                 best, best_free = w, w.free
         return best
+
+    def least_loaded(self, exclude: Worker | None = None) -> Worker | None:
+        """The present worker with the fewest cases for their limit (for over-limit work)."""
+        best, best_load = None, math.inf
+        for w in self.workers:
+            if w.present and w is not exclude:
+                load = len(w.cases) / w.capacity
+                if load < best_load:
+                    best, best_load = w, load
+        return best
+
+    def people(self) -> list[Worker]:
+        return [p.holder for p in self.posts if p.holder is not None]
 
 
 @dataclass
@@ -81,13 +119,10 @@ class TeamKind:
     name: str
     holds: frozenset[str]
     assignment: str
+    cover: str
+    co_working: bool
     units: list[Unit] = field(default_factory=list)
-    queue: list[list[Any]] = field(default_factory=list)
-
-    @property
-    def shared_queue(self) -> bool:
-        # Locality teams serve their own patch; others share one queue across units.
-        return self.assignment != "locality"
+    queue: list[Request] = field(default_factory=list)  # new cases no unit has room for
 
 
 def _split_fte(fte: float) -> list[float]:
@@ -101,10 +136,10 @@ def _split_fte(fte: float) -> list[float]:
 
 
 class Allocator:
-    """Holds every team and worker; keeps, hands over, queues and allocates cases.
+    """Holds every team, post and worker; keeps, hands over, queues and reallocates cases.
 
-    The recorder's hooks: ``on_allocate(child, worker, cause, now)`` (cause is None for
-    the first worker of an episode, else the reason for the change, e.g. "handover"),
+    The recorder's hooks: ``on_allocate(child, worker, cause, now, known)`` (cause None
+    for the first worker of an episode; known: the family already knew the new worker),
     ``on_release(child, now)`` and
     ``on_wait_end(child, stage, day_requested, days_waited, allocated)``.
     """
@@ -115,47 +150,88 @@ class Allocator:
         self.on_release = recorder.on_release
         self.on_wait_end = recorder.on_wait_end
         self.kinds: list[TeamKind] = []
-        self.workers: list[Worker] = []
+        self.posts: list[Post] = []
+        self.people: list[Worker] = []
         self.unallocated = dict.fromkeys(STAGES, 0)
+        self.over_limit = frozenset(scenario.structure.over_limit_stages)
+        self.rebalance = scenario.structure.rebalance
         self._seq = itertools.count()
         roles = scenario.workforce.roles
+        turnover_roles = scenario.workforce.turnover_roles
         weights = list(scenario.structure.localities.values())
         for team in scenario.structure.teams:
-            kind = TeamKind(team.name, frozenset(team.holds), team.assignment)
+            kind = TeamKind(team.name, frozenset(team.holds), team.assignment, team.cover,
+                            team.co_working)
             for u in range(team.count):
                 unit = Unit(kind, u)
-                size = 1.0
-                if team.staff_split == "by_locality":
-                    size = team.count * weights[u] / sum(weights)
+                size = team.count * weights[u] / sum(weights) \
+                    if team.staff_split == "by_locality" else 1.0
                 for role, fte in team.staff.items():
                     share = roles[role].caseload_share
-                    for post in _split_fte(fte * size):
-                        cap = int(math.floor(team.caseload_limit * share * post + 1e-9))
-                        w = Worker(len(self.workers), role, post, cap, unit)
-                        self.workers.append(w)
-                        unit.staff.append(w)
-                        if cap > 0:
-                            unit.workers.append(w)
-                            unit.free += cap
+                    turns = role in turnover_roles if turnover_roles is not None else share > 0
+                    for part in _split_fte(fte * size):
+                        cap = int(math.floor(team.caseload_limit * share * part + 1e-9))
+                        post = Post(len(self.posts), unit, role, part, cap, turns)
+                        self.posts.append(post)
+                        unit.posts.append(post)
                 kind.units.append(unit)
             self.kinds.append(kind)
         # The first declared team holding a stage receives cases handed over into it.
-        self.kind_for: dict[str, TeamKind] = {}
-        for stage in STAGES:
-            self.kind_for[stage] = next(k for k in self.kinds if stage in k.holds)
+        self.kind_for = {s: next(k for k in self.kinds if s in k.holds) for s in STAGES}
 
-    # ------------------------------------------------------------ case-holding FTE
-    def case_holding_fte(self) -> float:
-        return sum(w.fte for w in self.workers if w.capacity > 0 and w.present)
+    # ------------------------------------------------------------ people
+    def hire(self, post: Post, agency: bool, now: float, serve: bool = True) -> Worker:
+        """Put a new person in ``post`` (which must be empty); they take waiting cases."""
+        worker = Worker(len(self.people), post, agency, now)
+        self.people.append(worker)
+        post.holder = worker
+        if post.capacity > 0:
+            post.unit.workers.append(worker)
+            post.unit.free += worker.free
+            if serve:
+                self._serve(post.unit, now)
+        return worker
 
-    def allocated_cases(self) -> int:
-        return sum(len(w.cases) for w in self.workers)
+    def leave(self, worker: Worker, now: float, cause: str = "departure",
+              to_successor: bool = False) -> None:
+        """The person leaves their post; their cases are reallocated inside the unit,
+        or (``to_successor``) kept for ``take_over`` by whoever fills the post next."""
+        worker.left = True
+        self.set_away(worker)
+        worker.post.holder = None
+        if worker.capacity > 0:
+            worker.unit.workers.remove(worker)
+            if not to_successor:
+                self.reallocate_all(worker, cause, now)
 
-    def pending_waits(self, now: float) -> list[float]:
-        """Days waited so far by every case still waiting for a worker."""
-        queues = [k.queue for k in self.kinds] + [
-            u.queue for k in self.kinds if not k.shared_queue for u in k.units]
-        return [now - r[5] for q in queues for r in q if not r[6]]
+    def take_over(self, old: Worker, new: Worker, now: float) -> None:
+        """``new`` takes every case ``old`` held (a change of worker for each family)."""
+        for child in sorted(old.cases, key=lambda c: c.id):
+            self._take_off(child, old)
+            child.change_cause = "departure"
+            self._assign(child, new, now)
+        self._serve(new.unit, now)
+
+    def set_away(self, worker: Worker) -> None:
+        """Absent (leave, sickness, gone): keeps their cases but takes no new ones."""
+        if worker.present:
+            worker.present = False
+            worker.unit.free -= max(worker.free, 0)
+            worker.free = 0
+
+    def set_back(self, worker: Worker, now: float) -> None:
+        if worker.left or worker.present:
+            return
+        worker.present = True
+        worker.free = worker.capacity - len(worker.cases)
+        worker.unit.free += max(worker.free, 0)
+        self._serve(worker.unit, now)
+
+    def reallocate_all(self, worker: Worker, cause: str, now: float) -> None:
+        for child in sorted(worker.cases, key=lambda c: c.id):  # a fixed order: reproducible
+            self._take_off(child, worker)
+            child.change_cause = cause
+            self._place(child, child.place, worker.unit.team, worker.unit, now, exclude=worker)
 
     # ------------------------------------------------------------ entering a stage
     def enter(self, child: Any, stage: str, now: float) -> Any:
@@ -170,62 +246,78 @@ class Allocator:
         if worker is not None:
             if stage in worker.unit.team.holds:
                 return None
-            self._release(child, worker)
+            self._release(child, worker, now)
             child.change_cause = "handover"
         kind = self.kind_for[stage]
-        unit = self._unit_for(child, kind)
-        target = unit.best_worker() if unit is not None else None
-        if target is not None:
-            self.on_wait_end(child, stage, now, 0.0, True)
-            self._assign(child, target, now)
-            return None
-        return self._enqueue(child, stage, kind, unit, now)
+        unit = kind.units[child.locality] if kind.assignment == "locality" else None
+        return self._place(child, stage, kind, unit, now)
 
     def close(self, child: Any, now: float) -> None:
         """The case closes: free its worker and drop any pending request."""
         if child.request is not None:
             self._cancel(child, now)
         if child.worker is not None:
-            self._release(child, child.worker)
+            self._release(child, child.worker, now)
         child.change_cause = None
 
     # ------------------------------------------------------------ internals
-    def _unit_for(self, child: Any, kind: TeamKind) -> Unit | None:
-        if kind.assignment == "locality":
-            return kind.units[child.locality]
-        # Least loaded: the unit with most room; None means all full (shared queue).
-        best, best_free = None, 0
-        for unit in kind.units:
-            if unit.free > best_free:
-                best, best_free = unit, unit.free
-        return best
-
-    def _assign(self, child: Any, worker: Worker, now: float) -> None:
-        worker.cases.add(child)
-        worker.free -= 1
-        worker.unit.free -= 1
-        child.worker = worker
-        self.on_allocate(child, worker, child.change_cause, now)
-        child.change_cause = None
-
-    def _release(self, child: Any, worker: Worker) -> None:
-        worker.cases.discard(child)
-        child.worker = None
-        self.on_release(child, self.env.now)
-        if worker.present:
-            worker.free += 1
-            worker.unit.free += 1
-            self._serve(worker.unit, self.env.now)
-
-    def _enqueue(self, child: Any, stage: str, kind: TeamKind, unit: Unit | None,
-                 now: float) -> Any:
-        event = self.env.event() if stage in WAIT_TO_START else None
+    def _place(self, child: Any, stage: str, kind: TeamKind, unit: Unit | None, now: float,
+               exclude: Worker | None = None) -> Any:
+        """Allocate in ``unit`` (or the least loaded unit of ``kind``), over the limit, or queue."""
+        if unit is None:
+            best_free = 0
+            for u in kind.units:
+                if u.free > best_free:
+                    unit, best_free = u, u.free
+        target = unit.best_worker(exclude) if unit is not None else None
+        if target is None and stage in self.over_limit:
+            pool = [unit] if unit is not None else kind.units
+            target = min((w for w in (u.least_loaded(exclude) for u in pool) if w is not None),
+                         key=lambda w: len(w.cases) / w.capacity, default=None)
+        if target is not None:
+            self.on_wait_end(child, stage, now, 0.0, True)
+            self._assign(child, target, now)
+            return None
+        event = self.env.event() if stage in WAIT_TO_START and exclude is None else None
         request = [URGENCY[stage], next(self._seq), child, stage, event, now, False]
-        queue = kind.queue if unit is None else unit.queue
-        heapq.heappush(queue, request)
+        heapq.heappush(unit.queue if unit is not None else kind.queue, request)
         child.request = request
         self.unallocated[stage] += 1
         return event
+
+    def _assign(self, child: Any, worker: Worker, now: float) -> None:
+        unit = worker.unit
+        if len(worker.cases) >= worker.capacity:
+            unit.overload += 1
+        if worker.present:
+            if worker.free > 0:
+                unit.free -= 1
+            worker.free -= 1
+        worker.cases.add(child)
+        child.worker = worker
+        known = child.change_cause is not None and worker.id in child.known
+        child.known.add(worker.id)
+        if unit.team.co_working:
+            child.known.update(w.id for w in unit.people())
+        self.on_allocate(child, worker, child.change_cause, now, known)
+        child.change_cause = None
+
+    def _take_off(self, child: Any, worker: Worker) -> None:
+        """Remove the case from the worker's list, keeping the room counters right."""
+        worker.cases.discard(child)
+        child.worker = None
+        self.on_release(child, self.env.now)
+        if len(worker.cases) >= worker.capacity:
+            worker.unit.overload -= 1
+        if worker.present:
+            worker.free += 1
+            if worker.free > 0:
+                worker.unit.free += 1
+
+    def _release(self, child: Any, worker: Worker, now: float) -> None:
+        self._take_off(child, worker)
+        if worker.present and worker.free > 0:
+            self._serve(worker.unit, now)
 
     def _cancel(self, child: Any, now: float) -> None:
         request = child.request
@@ -235,19 +327,38 @@ class Allocator:
         self.on_wait_end(child, request[3], request[5], now - request[5], False)
 
     def _serve(self, unit: Unit, now: float) -> None:
-        """A worker in ``unit`` has room: allocate the most urgent waiting case."""
-        queue = unit.queue
-        while queue:
-            worker = unit.best_worker()
-            if worker is None:
+        """Room in ``unit``: allocate waiting cases (the unit's own first), then rebalance."""
+        for queue in (unit.queue, unit.team.queue):
+            while queue and unit.free > 0:
+                request = heapq.heappop(queue)
+                if request[6]:
+                    continue
+                child, stage, event = request[2], request[3], request[4]
+                child.request = None
+                self.unallocated[stage] -= 1
+                self.on_wait_end(child, stage, request[5], now - request[5], True)
+                self._assign(child, unit.best_worker(), now)
+                if event is not None:
+                    event.succeed()
+        while self.rebalance and unit.overload > 0 and unit.free > 0:
+            giver = max(unit.workers, key=lambda w: len(w.cases) - w.capacity)
+            receiver = unit.best_worker(exclude=giver)
+            if receiver is None or len(giver.cases) <= giver.capacity:
                 return
-            request = heapq.heappop(queue)
-            if request[6]:
-                continue
-            child, stage, event = request[2], request[3], request[4]
-            child.request = None
-            self.unallocated[stage] -= 1
-            self.on_wait_end(child, stage, request[5], now - request[5], True)
-            self._assign(child, worker, now)
-            if event is not None:
-                event.succeed()
+            child = max(giver.cases, key=lambda c: c.id)  # the newest case moves
+            self._take_off(child, giver)
+            child.change_cause = "rebalancing"
+            self._assign(child, receiver, now)
+
+    # ------------------------------------------------------------ measures
+    def pending_waits(self, now: float) -> list[float]:
+        """Days waited so far by every case still waiting for a worker."""
+        queues = [k.queue for k in self.kinds] + [u.queue for k in self.kinds for u in k.units]
+        return [now - r[5] for q in queues for r in q if not r[6]]
+
+    def allocated_cases(self) -> int:
+        return sum(len(w.cases) for k in self.kinds for u in k.units for w in u.workers)
+
+    def case_holding_fte(self) -> float:
+        """FTE of case-holding people in post, whether at work or away."""
+        return sum(w.post.fte for k in self.kinds for u in k.units for w in u.workers)

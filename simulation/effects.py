@@ -2,22 +2,21 @@
 
 An effect is something the user asserts (e.g. "Family Safeguarding cuts entries to
 care by 30%"), never something the model finds. Keeping them as data transforms
-means the engine only ever sees resolved probabilities and durations, a scenario
-with every effect at zero shows the structural difference alone, and the report
-can list exactly which numbers were assumed.
+means the engine only ever sees resolved numbers, a scenario with every effect at
+zero shows the structural difference alone, and reports list exactly what was assumed.
 
-Targets are dotted paths into the scenario:
-- ``probability``: a probability field (``pathway.s47.icpc_rate``) or one branch of a
-  decision (``pathway.cp.outcomes.cla``); the branch is scaled by (1 + value) and the
-  other branches of that decision are rescaled so the shares still sum to 1;
+Targets are dotted paths into the scenario (a list of them is allowed; ``*`` matches
+every item of a list or mapping, e.g. ``structure.teams.*.caseload_limit``):
+- ``probability``: a probability field (``pathway.s47.icpc_rate``) or one share of a set
+  that sums to 1 (``pathway.cp.outcomes.cla``, ``workforce.roles.social_worker.time_split.direct``);
+  the share is scaled by (1 + value) and the others rescaled so the set still sums to 1;
 - ``duration``: a distribution (``pathway.cp.duration``), stretched by (1 + value);
-- ``rate``: a positive number (``demand.contacts_per_10k``), scaled by (1 + value).
+- ``rate``: any other positive number, scaled by (1 + value).
 Several effects on one target multiply.
 """
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,46 +24,92 @@ from pydantic import BaseModel
 from simulation.scenario import Branches, Effect, Scenario, validate
 
 
-def _resolve(root: BaseModel, path: str) -> tuple[Any, Any, str]:
-    """(parent object, value, last key) for a dotted path, or raise KeyError."""
-    parts = path.split(".")
-    node: Any = root
-    for part in parts[:-1]:
-        node = node[part] if isinstance(node, dict) else getattr(node, part)
-    last = parts[-1]
+def _children(node: Any) -> list[tuple[str, Any]]:
+    if isinstance(node, BaseModel):
+        return [(k, getattr(node, k)) for k in type(node).model_fields]
     if isinstance(node, dict):
-        return node, node[last], last
-    if not isinstance(node, BaseModel) or last not in type(node).model_fields:
-        raise KeyError(last)
-    return node, getattr(node, last), last
+        return list(node.items())
+    if isinstance(node, list | tuple):
+        return [(str(i), v) for i, v in enumerate(node)]
+    return []
+
+
+def _step(node: Any, part: str) -> Any:
+    if isinstance(node, BaseModel):
+        if part not in type(node).model_fields:
+            raise KeyError(part)
+        return getattr(node, part)
+    if isinstance(node, dict):
+        return node[part]
+    if isinstance(node, list | tuple):
+        return node[int(part)]
+    raise KeyError(part)
+
+
+def expand(root: Any, path: str) -> list[tuple[str, Any, Any, str]]:
+    """Concrete matches of a (possibly wildcard) path: (path, parent, value, last key)."""
+    matches: list[tuple[str, Any, Any, str]] = []
+
+    def walk(node: Any, parts: list[str], done: list[str], parent: Any, key: str) -> None:
+        if not parts:
+            matches.append((".".join(done), parent, node, key))
+            return
+        head, rest = parts[0], parts[1:]
+        if head == "*":
+            for k, child in _children(node):
+                walk(child, rest, [*done, k], node, k)
+            return
+        try:
+            child = _step(node, head)
+        except (KeyError, IndexError, ValueError):
+            raise KeyError(".".join([*done, head])) from None
+        walk(child, rest, [*done, head], node, head)
+
+    walk(root, path.split("."), [], None, "")
+    return matches
+
+
+def targets(effect: Effect) -> list[str]:
+    return [effect.target] if isinstance(effect.target, str) else list(effect.target)
 
 
 def check_target(effect: Effect, scenario: BaseModel) -> str | None:
-    """Why the effect's target does not fit its kind in this scenario, or None if it does."""
-    try:
-        parent, value, last = _resolve(scenario, effect.target)
-    except (KeyError, AttributeError, TypeError):
-        return f"target {effect.target!r} is not a field of the scenario"
-    if effect.kind == "duration":
+    """Why the effect's targets do not fit its kind in this scenario, or None if they do."""
+    for target in targets(effect):
+        try:
+            found = expand(scenario, target)
+        except KeyError as exc:
+            return f"target {target!r}: no field {exc.args[0]!r} in the scenario"
+        if not found:
+            return f"target {target!r} matches nothing"
+        for path, parent, value, last in found:
+            problem = _kind_problem(effect.kind, path, parent, value, last)
+            if problem:
+                return problem
+    return None
+
+
+def _kind_problem(kind: str, path: str, parent: Any, value: Any, last: str) -> str | None:
+    if kind == "duration":
         ok = isinstance(value, dict) and "dist" in value
-        return None if ok else f"target {effect.target!r} is not a duration distribution"
+        return None if ok else f"target {path!r} is not a duration distribution"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return f"target {effect.target!r} is not a number"
-    if effect.kind == "probability":
-        ok = _is_share_set(parent) or _is_probability_field(parent, last)
-        return None if ok else f"target {effect.target!r} is not a probability or a branch"
-    if _is_share_set(parent) or _is_probability_field(parent, last):
-        return f"target {effect.target!r} is a probability: use kind 'probability'"
+        return f"target {path!r} is not a number"
+    share = _is_share_set(parent) or _is_probability_field(parent, last)
+    if kind == "probability" and not share:
+        return f"target {path!r} is not a probability or a share"
+    if kind == "rate" and share:
+        return f"target {path!r} is a probability or share: use kind 'probability'"
     return None
 
 
 def _is_share_set(parent: Any) -> bool:
-    """Decision branches, or a mapping of shares (sources, placements) that sums to 1."""
+    """Decision branches, or a mapping of shares (sources, placements, time) summing to 1."""
     if isinstance(parent, Branches):
         return True
     return isinstance(parent, dict) and len(parent) > 1 and all(
-        isinstance(v, float | int) for v in parent.values()) and abs(
-        sum(parent.values()) - 1.0) < 1e-6
+        isinstance(v, float | int) and not isinstance(v, bool) for v in parent.values()) \
+        and abs(sum(parent.values()) - 1.0) < 1e-6
 
 
 def _is_probability_field(parent: Any, name: str) -> bool:
@@ -75,36 +120,38 @@ def _is_probability_field(parent: Any, name: str) -> bool:
 
 
 def apply_effects(scenario: Scenario) -> Scenario:
-    """The scenario with every assumed effect folded into its numbers."""
+    """The scenario with every non-zero assumed effect folded into its numbers."""
     effects = [e for group in scenario.effects.values() for e in group.values() if e.value != 0]
     if not effects:
         return scenario
     data = scenario.model_dump()
     for effect in effects:
-        parent, _, _ = _resolve(scenario, effect.target)
-        _apply_one(data, effect, is_share=_is_share_set(parent))
+        for target in targets(effect):
+            for path, parent, _, _ in expand(scenario, target):
+                _apply_one(data, path, effect, is_share=_is_share_set(parent))
     return validate(data, f"{scenario.name} (after effects)")
 
 
-def _apply_one(data: dict[str, Any], effect: Effect, is_share: bool) -> None:
-    *head, last = effect.target.split(".")
-    parent = data
+def _apply_one(data: dict[str, Any], path: str, effect: Effect, is_share: bool) -> None:
+    *head, last = path.split(".")
+    parent: Any = data
     for part in head:
-        parent = parent[part]
+        parent = parent[int(part)] if isinstance(parent, list) else parent[part]
+    key: Any = int(last) if isinstance(parent, list) else last
     factor = 1.0 + effect.value
     if effect.kind == "duration":
-        spec = copy.deepcopy(parent[last])
+        spec = dict(parent[key])
         spec["multiplier"] = spec.get("multiplier", 1.0) * factor
-        parent[last] = spec
+        parent[key] = spec
     elif effect.kind == "rate":
-        parent[last] = parent[last] * factor
+        parent[key] = parent[key] * factor
     elif is_share:
-        old = parent[last]
+        old = parent[key]
         new = min(1.0, old * factor)
         rest_old = 1.0 - old
-        for key in parent:
-            if key != last:
-                parent[key] = parent[key] * (1.0 - new) / rest_old if rest_old > 0 else 0.0
-        parent[last] = new
+        for k in parent:
+            if k != key:
+                parent[k] = parent[k] * (1.0 - new) / rest_old if rest_old > 0 else 0.0
+        parent[key] = new
     else:
-        parent[last] = min(1.0, parent[last] * factor)
+        parent[key] = min(1.0, parent[key] * factor)

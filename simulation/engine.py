@@ -26,7 +26,9 @@ from typing import Any
 import numpy as np
 import simpy
 
+from models.accounts import WeeklyAccounts
 from models.teams import Allocator
+from models.workforce import WorkforceDynamics
 from simulation.distributions import (
     DAYS_PER_UNIT,
     DAYS_PER_YEAR,
@@ -38,9 +40,11 @@ from simulation.effects import apply_effects
 from simulation.randomness import LUCK_PER_CHILD, Luck, Streams
 from simulation.recorder import Child, Recorder
 from simulation.scenario import STAGES, Scenario
+from simulation.schema.workforce import PARENTAL_FACTORS
 
 WORKING_DAY = DAYS_PER_UNIT["working_days"]
 PREVIOUS_EPISODE_DAYS = 91.0
+FACTOR_BITS = np.array([1, 2, 4])  # domestic abuse, mental health, substance misuse
 
 
 class Decision:
@@ -71,6 +75,7 @@ class Contacts:
     age_years: np.ndarray
     source: np.ndarray       # index into referral_sources
     locality: np.ndarray
+    factors: np.ndarray      # bit mask of parental factors (FACTOR_BITS)
     luck: np.ndarray         # per-child uniforms (rows used only for referred children)
 
 
@@ -87,6 +92,9 @@ class Simulation:
         self.processes_started = 0
         self.rec = Recorder(self.years)
         self.alloc = Allocator(self.effective, self.env, self.rec)
+        self.workforce = WorkforceDynamics(self.effective, self.env, self.alloc, self.streams,
+                                           self.rec)
+        self.accounts = WeeklyAccounts(self.effective, self.alloc)
         self._compile(self.effective)
 
     # ------------------------------------------------------------------ set-up
@@ -108,6 +116,7 @@ class Simulation:
         self.cp_outcome = Decision(p.cp.outcomes.items())
         self.cla_exit = Decision(p.cla.exits.items())
         self.placement = Decision(list(p.cla.placements.items()))
+        self.rec.placements = dict.fromkeys(p.cla.placements, 0)
         self.nfa_rate = p.referral_nfa_rate
         self.icpc_rate = p.s47.icpc_rate
         self.cp_plan_rate = p.icpc.cp_plan_rate
@@ -136,7 +145,7 @@ class Simulation:
         arrival = np.concatenate(chunks)
         arrival = arrival[arrival < self.horizon]
         n = len(arrival)
-        u = self.streams.generator("child-attributes").random((n, 5))
+        u = self.streams.generator("child-attributes").random((n, 8))
         age_dist = build_distribution({"dist": "histogram", **s.demand.age_at_contact_years
                                        .model_dump(), "unit": "days"})
         source_cum = np.cumsum(list(s.demand.referral_sources.values()))
@@ -148,16 +157,23 @@ class Simulation:
             age_years=age_dist.ppf_many(u[:, 2]),
             source=np.searchsorted(source_cum / source_cum[-1], u[:, 3], side="right"),
             locality=np.searchsorted(np.cumsum(loc_w) / loc_w.sum(), u[:, 4], side="right"),
+            factors=self._factor_masks(u[:, 5:8]),
             luck=self.streams.generator("journey").random((n, LUCK_PER_CHILD)),
         )
 
+    def _factor_masks(self, u: np.ndarray) -> np.ndarray:
+        """Parental factors from their prevalences, one uniform column each."""
+        p = self.effective.demand.parental_factors
+        prevalence = np.array([getattr(p, f) for f in PARENTAL_FACTORS])
+        return ((u < prevalence) * FACTOR_BITS).sum(axis=1)
+
     def _make_child(self, cid: int, key: int, arrival: float, age_years: float,
                     locality: int, source: str, luck_row: list[float],
-                    initial: bool = False) -> Child:
+                    initial: bool = False, factors: int = 0) -> Child:
         luck = Luck(luck_row, self.streams, key, "luck-initial" if initial else "luck-contact")
         child = Child(cid, arrival, arrival - age_years * DAYS_PER_YEAR,
                       min(int(locality), len(self.effective.structure.localities) - 1),
-                      source, luck, initial)
+                      source, luck, initial, factors)
         self.rec.children.append(child)
         return child
 
@@ -188,18 +204,19 @@ class Simulation:
             entry_age_pool = age_dist.sample(rng, pool)  # in days
             length_pool = np.minimum(durations[stage].sample(rng, pool),
                                      np.maximum(self.adult_age_days - entry_age_pool, 1.0))
-            u = rng.random((n, 3))
+            u = rng.random((n, 6))
             idx = length_biased_pick(length_pool, u[:, 0])
             elapsed = length_pool[idx] * u[:, 1]
             remaining = length_pool[idx] - elapsed
             entry_age = entry_age_pool[idx] / DAYS_PER_YEAR
             locality = np.searchsorted(loc_cum, u[:, 2], side="right")
+            factors = self._factor_masks(u[:, 3:6]).tolist()
             luck = rng.random((n, LUCK_PER_CHILD)).tolist()
             for i in range(n):
                 cid = len(self.rec.children)
                 child = self._make_child(
                     cid, cid, -float(elapsed[i]), float(entry_age[i]), int(locality[i]),
-                    "initial", luck[i], initial=True)
+                    "initial", luck[i], initial=True, factors=factors[i])
                 starts.append((child, stage, float(remaining[i]), float(elapsed[i])))
         order = rng.permutation(len(starts))  # allocation order on day 0
         for i in order:
@@ -325,7 +342,11 @@ class Simulation:
             length, route = max(to_adulthood, 0.0), "18+"
         else:
             route = self.cla_exit(u_exit)
+        rec.placements[placement] += 1
+        child.cla_since = (start, placement)
         yield env.timeout(length)
+        rec.placements[placement] -= 1
+        child.cla_since = None
         rec.cla_episodes.append((child.id, start, env.now, placement, route))
         return "close"
 
@@ -356,6 +377,7 @@ class Simulation:
         age = contacts.age_years[order].tolist()
         locality = contacts.locality[order].tolist()
         source = [self.sources[i] for i in contacts.source[order].tolist()]
+        factors = contacts.factors[order].tolist()
         for j, k in enumerate(order.tolist()):
             t = decision[j]
             if t >= self.horizon:
@@ -363,7 +385,7 @@ class Simulation:
             if t > env.now:
                 yield env.timeout(t - env.now)
             child = self._make_child(first_id + k, k, arrival[j], age[j], locality[j],
-                                     source[j], luck_rows[j])
+                                     source[j], luck_rows[j], factors=factors[j])
             child.spells.append(("front_door", child.arrival))
             env.process(self.journey(child, "referral"))
             self.processes_started += 1
@@ -387,6 +409,13 @@ class Simulation:
         snap((now, "closed", counts["closed"] + closed_at_door, 0))
         self.rec.caseload_snapshots.append(
             (now, self.alloc.allocated_cases(), self.alloc.case_holding_fte(), self.rec.returning))
+        accounts = self.accounts
+        permanent, agency = accounts.staff_cost()
+        direct, needed, cases = accounts.time()
+        self.rec.accounts.append((now, permanent, agency,
+                                  accounts.placements_cost(self.rec.placements),
+                                  direct, needed, cases))
+        self.rec.workforce.extend(accounts.composition(now))
 
     def run(self) -> Recorder:
         """Simulate to the horizon and return the recorder."""
@@ -394,6 +423,7 @@ class Simulation:
         self.contacts = contacts
         self._decisions_sorted = np.sort(contacts.decision)
         self._fd_only_decisions = np.sort(contacts.decision[~contacts.referred])
+        self.workforce.staff_day_zero()
         self._initial_caseload()
         first_id = len(self.rec.children)
         self.first_contact_id = first_id

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulation.distributions import DAYS_PER_YEAR
-from simulation.recorder import Child, Recorder
+from simulation.measures import money_and_time, worker_changes
+from simulation.recorder import Recorder
 
 KPI_ORDER: tuple[str, ...] = (
     "contacts", "referrals", "re_referral_rate", "referral_nfa_rate",
@@ -24,8 +24,12 @@ KPI_ORDER: tuple[str, ...] = (
     "cp_per_icpc", "cp_reviews", "cin_plans_started", "cla_started", "cla_ended",
     "cin_per_10k_end", "cp_per_10k_end", "cla_per_10k_end", "mean_days_in_care",
     "median_days_in_care", "cla_left_within_28_days_rate", "sw_changes_per_child",
-    "children_3plus_workers_rate", "mean_days_unallocated", "unallocated_cases_mean",
-    "mean_caseload",
+    "children_3plus_workers_rate", "sw_changes_handover", "sw_changes_departure",
+    "sw_changes_absence", "sw_changes_rebalancing", "changes_to_known_worker_rate",
+    "cla_3plus_workers_rate", "mean_days_unallocated", "unallocated_cases_mean",
+    "mean_caseload", "face_to_face_hours_per_child_week", "direct_time_coverage_rate",
+    "staff_turnover_rate", "agency_share", "vacancy_rate", "staff_cost_gbp",
+    "placement_cost_gbp", "total_cost_gbp", "cost_per_child_gbp",
 )
 
 
@@ -71,6 +75,23 @@ KPI_INFO: dict[str, KpiInfo] = {
     "mean_days_unallocated": KpiInfo("Days a case waits for a worker, mean", "days"),
     "unallocated_cases_mean": KpiInfo("Unallocated cases at a time, mean", "cases"),
     "mean_caseload": KpiInfo("Cases per case-holding FTE, mean", "ratio", 15.2),
+    "sw_changes_handover": KpiInfo("  of which handovers between teams", "ratio"),
+    "sw_changes_departure": KpiInfo("  of which a worker leaving", "ratio"),
+    "sw_changes_absence": KpiInfo("  of which a long absence", "ratio"),
+    "sw_changes_rebalancing": KpiInfo("  of which caseload rebalancing", "ratio"),
+    "changes_to_known_worker_rate": KpiInfo("Changes to a worker the family knew", "rate"),
+    "cla_3plus_workers_rate": KpiInfo("Looked-after children with 3+ workers in a year",
+                                      "rate"),
+    "face_to_face_hours_per_child_week": KpiInfo("Face-to-face hours per child a week",
+                                                 "hours"),
+    "direct_time_coverage_rate": KpiInfo("Direct time available over time cases need", "rate"),
+    "staff_turnover_rate": KpiInfo("Social worker turnover", "rate", 0.118),
+    "agency_share": KpiInfo("Agency share of social workers", "rate", 0.13),
+    "vacancy_rate": KpiInfo("Vacancy rate", "rate", 0.142),
+    "staff_cost_gbp": KpiInfo("Staff cost a year", "gbp"),
+    "placement_cost_gbp": KpiInfo("Placement cost a year", "gbp"),
+    "total_cost_gbp": KpiInfo("Total cost a year", "gbp"),
+    "cost_per_child_gbp": KpiInfo("Cost per child with a worker", "gbp"),
 }
 
 
@@ -85,7 +106,7 @@ def format_kpi(name: str, value: float | None, population: int | None = None) ->
         return f"{value:,.0f}"
     if kind == "gbp":
         return f"£{value:,.0f}"
-    if kind in ("days", "working_days", "per_10k"):
+    if kind in ("days", "working_days", "per_10k", "hours"):
         return f"{value:,.1f}"
     return f"{value:.3g}"
 
@@ -97,38 +118,6 @@ def _ratio(a: float, b: float) -> float:
 def _median(values: Iterable[float]) -> float:
     arr = np.fromiter(values, float)
     return float(np.median(arr)) if arr.size else math.nan
-
-
-def worker_years(children: Iterable[Child], years: int) -> dict[str, float]:
-    """Per simulated year: changes of worker per child with a worker, and share with 3+.
-
-    A worker counts in a year if they held the case at any time in it; a change counts
-    in the year it happened. Years are averaged (complete years only).
-    """
-    changes = np.zeros(years)
-    held_children = np.zeros(years)
-    three_plus = np.zeros(years)
-    for child in children:
-        if not child.held:
-            continue
-        for y in range(years):
-            lo, hi = y * DAYS_PER_YEAR, (y + 1) * DAYS_PER_YEAR
-            workers, n_changes = set(), 0
-            for wid, start, end, cause in child.held:
-                if start < hi and (end is None or end > lo):
-                    workers.add(wid)
-                    if cause is not None and lo <= start < hi:
-                        n_changes += 1
-            if workers:
-                held_children[y] += 1
-                changes[y] += n_changes
-                three_plus[y] += len(workers) >= 3
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return {
-            "sw_changes_per_child": float(np.nanmean(changes / held_children)) if years else math.nan,
-            "children_3plus_workers_rate": float(np.nanmean(three_plus / held_children))
-            if years else math.nan,
-        }
 
 
 def compute_kpis(rec: Recorder, *, years: float, population: int, contacts: int,
@@ -175,5 +164,8 @@ def compute_kpis(rec: Recorder, *, years: float, population: int, contacts: int,
         "unallocated_cases_mean": float(unalloc.mean()) if len(unalloc) else math.nan,
         "mean_caseload": float(np.mean(caseload)) if caseload else math.nan,
     }
-    kpis.update(worker_years(rec.children, max(int(math.floor(years + 1e-9)), 1)))
+    kpis.update(worker_changes(rec.children, max(int(math.floor(years + 1e-9)), 1)))
+    kpis.update(money_and_time(rec.accounts, rec.workforce, rec.departures, years))
+    kpis["cost_per_child_gbp"] = _ratio(kpis["total_cost_gbp"],
+                                        kpis.pop("children_with_worker_per_year"))
     return {k: kpis[k] for k in KPI_ORDER}

@@ -20,10 +20,11 @@ class Child:
     __slots__ = (
         "id", "arrival", "birth_day", "locality", "source", "luck", "place", "spells",
         "worker", "request", "change_cause", "referral_day", "referrals", "initial", "held",
+        "known", "factors", "cla_since",
     )
 
     def __init__(self, cid: int, arrival: float, birth_day: float, locality: int,
-                 source: str, luck: Any, initial: bool = False) -> None:
+                 source: str, luck: Any, initial: bool = False, factors: int = 0) -> None:
         self.id = cid
         self.arrival = arrival
         self.birth_day = birth_day
@@ -38,8 +39,11 @@ class Child:
         self.referral_day: float | None = None
         self.referrals = 0
         self.initial = initial
-        # [worker id, from day, to day or None while held, cause of the change or None]
+        # [worker id, from day, to day or None while held, cause or None, known before?]
         self.held: list[list[Any]] = []
+        self.known: set[int] = set()       # workers who held or covered the case
+        self.factors = factors             # bit mask of parental factors
+        self.cla_since: tuple[float, str] | None = None  # current care episode
 
 
 class Recorder:
@@ -64,6 +68,14 @@ class Recorder:
         # (day, allocated cases, case-holding FTE, closed cases due to be re-referred)
         self.caseload_snapshots: list[tuple[float, int, float, int]] = []
         self.returning = 0
+        self.placements: dict[str, int] = {}
+        # (day, permanent staff cost, agency staff cost, placement cost (all weekly),
+        #  direct hours available, direct hours needed, allocated cases)
+        self.accounts: list[tuple[float, float, float, float, float, float, int]] = []
+        # (day, team, posts FTE, permanent FTE, agency FTE, away FTE, cases)
+        self.workforce: list[tuple[Any, ...]] = []
+        self.departures: list[tuple[float, str, bool, float]] = []  # (day, role, agency?, FTE)
+        self.absences: list[tuple[float, float, str]] = []   # (day, days, leave|sickness)
 
     # --------------------------------------------------------------- hot path
     def move(self, child: Child, place: str, now: float) -> None:
@@ -75,9 +87,10 @@ class Recorder:
         child.place = place
         child.spells.append((place, now))
 
-    def on_allocate(self, child: Child, worker: Any, cause: str | None, now: float) -> None:
+    def on_allocate(self, child: Child, worker: Any, cause: str | None, now: float,
+                    known: bool = False) -> None:
         self.allocations.append((child.id, now, worker.id, worker.unit.team.name, cause))
-        child.held.append([worker.id, now, None, cause])
+        child.held.append([worker.id, now, None, cause, known])
 
     def on_release(self, child: Child, now: float) -> None:
         child.held[-1][2] = now
@@ -97,11 +110,13 @@ class Recorder:
         for c in self.children:
             stages = [p for p, _ in c.spells if p in STAGES]
             rows.append((c.id, c.arrival, (c.arrival - c.birth_day) / 365.25, c.source,
-                         c.locality, c.initial, c.referrals, ">".join(_dedupe(stages)),
-                         c.place, c.spells[-1][1] if c.spells else np.nan))
+                         c.locality, c.factors, c.initial, c.referrals,
+                         ">".join(_dedupe(stages)), c.place,
+                         c.spells[-1][1] if c.spells else np.nan))
         table = pd.DataFrame(rows, columns=[
             "child_id", "arrival_day", "age_at_arrival", "referral_source", "locality",
-            "initial_caseload", "referrals", "stages", "final_place", "final_place_since"])
+            "factors", "initial_caseload", "referrals", "stages", "final_place",
+            "final_place_since"])
         cla = pd.DataFrame(self.cla_episodes,
                            columns=["child_id", "start", "end", "placement", "exit"])
         cla["days"] = cla["end"] - cla["start"]
@@ -127,6 +142,10 @@ class Recorder:
 
     def stocks_table(self) -> pd.DataFrame:
         return pd.DataFrame(self.snapshots, columns=["day", "stage", "open", "unallocated"])
+
+    def workforce_table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.workforce, columns=[
+            "day", "team", "posts_fte", "permanent_fte", "agency_fte", "away_fte", "cases"])
 
     def allocations_table(self) -> pd.DataFrame:
         return pd.DataFrame(self.allocations,

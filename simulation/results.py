@@ -28,6 +28,7 @@ import pandas as pd
 from simulation.engine import Simulation
 from simulation.kpis import compute_kpis
 from simulation.scenario import Scenario
+from simulation.schema.workforce import PARENTAL_FACTORS
 
 
 class OutputError(RuntimeError):
@@ -96,6 +97,7 @@ def children_table(sim: Simulation) -> pd.DataFrame:
         "age_at_arrival": c.age_years[door_only],
         "referral_source": sources[c.source[door_only]],
         "locality": c.locality[door_only],
+        "factors": c.factors[door_only],
         "initial_caseload": False,
         "referrals": 0,
         "stages": "",
@@ -108,6 +110,9 @@ def children_table(sim: Simulation) -> pd.DataFrame:
     bulk.loc[bulk["final_place"] == "front_door", "final_place_since"] = \
         c.arrival[door_only][bulk["final_place"] == "front_door"]
     table = pd.concat([referred, bulk], ignore_index=True)
+    for bit, name in zip((1, 2, 4), PARENTAL_FACTORS, strict=True):
+        table[name] = (table["factors"].astype(int) & bit) > 0
+    table = table.drop(columns="factors")
     return table.sort_values("child_id", ignore_index=True)
 
 

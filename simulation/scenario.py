@@ -11,259 +11,35 @@ another (mappings merge key by key, lists and values replace).
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
-from simulation.distributions import DistributionError, build_distribution
-
-# Stages that need an allocated social worker, in the order of the journey.
-STAGES: tuple[str, ...] = ("assessment", "s47", "cin", "cp", "cla")
-# Every place a child can be: the stages plus the front door and closed.
-PLACES: tuple[str, ...] = ("front_door", *STAGES, "closed")
-Stage = Literal["assessment", "s47", "cin", "cp", "cla"]
-
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
+from simulation.schema.base import (  # noqa: F401  (re-exported for callers)
+    PLACES,
+    STAGES,
+    Branches,
+    DistSpec,
+    Positive,
+    Probability,
+    Stage,
+    Strict,
+)
+from simulation.schema.demand import Demand
+from simulation.schema.pathway import InitialState, Pathway
+from simulation.schema.structure import Structure
+from simulation.schema.workforce import Costs, Workforce
 
 
 class ScenarioError(ValueError):
     """A scenario that cannot be used; ``str()`` is one line per problem, naming the field."""
-
-
-def _check_distribution(spec: dict[str, Any]) -> dict[str, Any]:
-    try:
-        build_distribution(spec)
-    except DistributionError as exc:
-        raise ValueError(f"bad distribution: {exc}") from None
-    return spec
-
-
-DistSpec = Annotated[dict[str, Any], AfterValidator(_check_distribution)]
-
-
-class Strict(BaseModel):
-    """Base for every section: unknown keys are errors, objects are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Branches(Strict):
-    """Mutually exclusive outcomes of one decision; the shares must sum to 1."""
-
-    @model_validator(mode="after")
-    def _sum_to_one(self) -> Branches:
-        total = sum(getattr(self, f) for f in type(self).model_fields)
-        if not math.isclose(total, 1.0, abs_tol=1e-6):
-            raise ValueError(f"branches must sum to 1, got {total:.6g}")
-        return self
-
-    def items(self) -> list[tuple[str, float]]:
-        return [(f, getattr(self, f)) for f in type(self).model_fields]
-
-
-# ---------------------------------------------------------------- demand
-class FrontDoor(Strict):
-    decision_time: DistSpec
-    referral_rate: Probability = Field(description="share of contacts that become referrals")
-
-
-class ReReferral(Strict):
-    probability: Probability = Field(description="chance a closed case is referred again")
-    delay: DistSpec = Field(description="time from closure to the new referral")
-
-
-class AgeBands(Strict):
-    edges: list[NonNegative] = Field(min_length=2)
-    weights: list[NonNegative]
-
-    @model_validator(mode="after")
-    def _shape(self) -> AgeBands:
-        if len(self.edges) != len(self.weights) + 1:
-            raise ValueError("edges must have one more entry than weights")
-        if any(b <= a for a, b in zip(self.edges, self.edges[1:], strict=False)):
-            raise ValueError("edges must increase")
-        if sum(self.weights) <= 0:
-            raise ValueError("weights must have a positive total")
-        return self
-
-
-class Demand(Strict):
-    contacts_per_10k: Positive = Field(description="new contacts a year per 10,000 children")
-    referral_sources: dict[str, Probability]
-    age_at_contact_years: AgeBands
-    front_door: FrontDoor
-    re_referral: ReReferral
-
-    @field_validator("referral_sources")
-    @classmethod
-    def _sources_sum(cls, v: dict[str, float]) -> dict[str, float]:
-        if not v:
-            raise ValueError("needs at least one source")
-        if not math.isclose(sum(v.values()), 1.0, abs_tol=1e-6):
-            raise ValueError(f"shares must sum to 1, got {sum(v.values()):.6g}")
-        return v
-
-
-# ---------------------------------------------------------------- pathway
-class AssessmentOutcomes(Branches):
-    close: Probability
-    cin: Probability
-    s47: Probability
-    cla: Probability
-
-
-class CinOrClose(Branches):
-    cin: Probability
-    close: Probability
-
-
-class CinEnd(Branches):
-    close: Probability
-    s47: Probability
-    cla: Probability
-
-
-class CpEnd(Branches):
-    cin: Probability
-    close: Probability
-    cla: Probability
-
-
-class ClaExits(Branches):
-    home: Probability
-    sgo: Probability
-    adoption: Probability
-    other: Probability
-
-
-class Assessment(Strict):
-    duration: DistSpec
-    outcomes: AssessmentOutcomes
-
-
-class S47(Strict):
-    icpc_rate: Probability = Field(description="share of s47 enquiries that reach an ICPC")
-    time_to_icpc: DistSpec
-    duration_no_icpc: DistSpec
-    no_icpc_outcomes: CinOrClose
-
-
-class Icpc(Strict):
-    cp_plan_rate: Probability
-    otherwise: CinOrClose
-
-
-class Cin(Strict):
-    duration: DistSpec
-    outcomes: CinEnd
-
-
-class Cp(Strict):
-    duration: DistSpec
-    first_review_months: Positive = 3.0
-    review_interval_months: Positive = 6.0
-    outcomes: CpEnd
-
-
-class Cla(Strict):
-    duration: DistSpec
-    placements: dict[str, Probability]
-    exits: ClaExits
-    leaving_age_years: Positive = 18.0
-
-    @field_validator("placements")
-    @classmethod
-    def _placements_sum(cls, v: dict[str, float]) -> dict[str, float]:
-        if not v or not math.isclose(sum(v.values()), 1.0, abs_tol=1e-6):
-            raise ValueError(f"placement shares must sum to 1, got {sum(v.values()):.6g}")
-        return v
-
-
-class Pathway(Strict):
-    referral_nfa_rate: Probability
-    assessment: Assessment
-    s47: S47
-    icpc: Icpc
-    cin: Cin
-    cp: Cp
-    cla: Cla
-
-
-class InitialState(Strict):
-    """Open cases on day 0 (a council's current caseload), so year 1 is not a fill-up."""
-
-    assessment: Annotated[int, Field(ge=0)] = 0
-    s47: Annotated[int, Field(ge=0)] = 0
-    cin: Annotated[int, Field(ge=0)] = 0
-    cp: Annotated[int, Field(ge=0)] = 0
-    cla: Annotated[int, Field(ge=0)] = 0
-    closed_returning: Annotated[int, Field(ge=0)] = Field(
-        0, description="closed cases that will be re-referred (the re-referral pipeline)")
-
-
-# ---------------------------------------------------------------- structure
-class Role(Strict):
-    caseload_share: Annotated[float, Field(ge=0.0, le=2.0)] = Field(
-        description="share of the team caseload limit one FTE holds (0 = not case-holding)")
-
-
-class Workforce(Strict):
-    roles: dict[str, Role]
-
-
-class Team(Strict):
-    """One kind of team, ``count`` identical units of it (e.g. four hubs' intake teams)."""
-
-    name: str = Field(min_length=1)
-    count: Annotated[int, Field(ge=1)] = 1
-    assignment: Literal["locality", "least_loaded"] = "least_loaded"
-    holds: list[Stage] = Field(min_length=1)
-    caseload_limit: Positive
-    staff: dict[str, NonNegative] = Field(min_length=1, description="FTE per unit by role")
-    staff_split: Literal["equal", "by_locality"] = Field(
-        "equal", description="by_locality: unit i gets count x its locality's share of staff")
-
-    @model_validator(mode="after")
-    def _split_needs_locality(self) -> Team:
-        if self.staff_split == "by_locality" and self.assignment != "locality":
-            raise ValueError("staff_split 'by_locality' needs assignment 'locality'")
-        return self
-
-
-class Structure(Strict):
-    localities: dict[str, Positive] = Field(default_factory=lambda: {"all": 1.0})
-    teams: list[Team] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _coherent(self) -> Structure:
-        names = [t.name for t in self.teams]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"team names must be unique: {', '.join(dupes)}")
-        held = {s for t in self.teams for s in t.holds}
-        missing = [s for s in STAGES if s not in held]
-        if missing:
-            raise ValueError(f"no team holds stage(s): {', '.join(missing)}")
-        for t in self.teams:
-            if t.assignment == "locality" and t.count != len(self.localities):
-                raise ValueError(
-                    f"team {t.name!r}: assignment 'locality' needs count == number of "
-                    f"localities ({len(self.localities)}), got {t.count}")
-        return self
 
 
 # ---------------------------------------------------------------- effects and run
@@ -274,7 +50,8 @@ class Effect(Strict):
     """
 
     kind: Literal["probability", "duration", "rate"]
-    target: str = Field(min_length=1)
+    target: str | list[str] = Field(
+        description="dotted path(s) into the scenario; '*' matches every item of a list or map")
     value: float
     low: float
     high: float
@@ -304,6 +81,7 @@ class Scenario(Strict):
     initial_state: InitialState = InitialState()
     workforce: Workforce
     structure: Structure
+    costs: Costs = Costs()
     effects: dict[str, dict[str, Effect]] = Field(default_factory=dict)
     run: RunSettings = RunSettings()
 
@@ -319,6 +97,16 @@ class Scenario(Strict):
             if capacity * t.caseload_limit < 1:
                 raise ValueError(f"structure.teams.{i}.staff: team {t.name!r} holds "
                                  f"{', '.join(t.holds)} but has no case-holding capacity")
+        roles = self.workforce.roles
+        for name in self.workforce.turnover_roles or []:
+            if name not in roles:
+                raise ValueError(f"workforce.turnover_roles: {name!r} is not in workforce.roles")
+        priced = self.costs.placement_weekly_gbp
+        if priced:
+            missing = sorted(set(self.pathway.cla.placements) - set(priced))
+            if missing:
+                raise ValueError(f"costs.placement_weekly_gbp: no cost for placement(s) "
+                                 f"{', '.join(missing)}")
         from simulation.effects import check_target  # local: effects imports this module
 
         for group, effects in self.effects.items():

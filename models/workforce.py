@@ -1,0 +1,169 @@
+"""A living workforce: people leave, are away, are covered and are replaced.
+
+Each post is a small story told by SimPy processes:
+
+* a person in post leaves after an exponential time at their turnover rate (permanent
+  and agency staff have their own); their cases are reallocated (cause ``departure``);
+* a vacant post gets agency cover after a short lag (if the scenario says so) and a
+  permanent recruit after the recruitment lag; the recruit takes over the agency
+  worker's cases (again a change of worker for those families);
+* people take annual leave and are sick: while away they take no new cases and their
+  families are covered, by a duty worker they do not know or by a colleague who then
+  knows them (the team's ``cover``); an absence longer than ``reallocate_after_days``
+  becomes a reallocation (cause ``absence``).
+
+Randomness comes from one named stream per post, so a post's story does not depend on
+what happens elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import Any
+
+from models.teams import Allocator, Post, Worker
+from simulation.distributions import DAYS_PER_YEAR, build_distribution
+from simulation.randomness import Streams
+from simulation.scenario import Scenario
+
+
+class Uniforms:
+    """A post's own uniforms, drawn in blocks from its named stream."""
+
+    __slots__ = ("_rng", "_buf", "_i")
+
+    def __init__(self, rng: Any) -> None:
+        self._rng = rng
+        self._buf: list[float] = []
+        self._i = 0
+
+    def __call__(self) -> float:
+        if self._i >= len(self._buf):
+            self._buf = self._rng.random(64).tolist()
+            self._i = 0
+        self._i += 1
+        return self._buf[self._i - 1]
+
+
+class WorkforceDynamics:
+    """Starts and runs every post's processes; records departures and absences."""
+
+    def __init__(self, scenario: Scenario, env: Any, alloc: Allocator, streams: Streams,
+                 rec: Any) -> None:
+        w = scenario.workforce
+        self.env, self.alloc, self.rec = env, alloc, rec
+        self.turnover = w.turnover_rate / DAYS_PER_YEAR
+        self.agency_turnover = w.agency_turnover_rate / DAYS_PER_YEAR
+        self.agency_cover = w.agency_cover
+        self.d_agency = build_distribution(w.agency_start)
+        self.d_recruit = build_distribution(w.recruitment)
+        self.initial_vacancy = w.initial_vacancy_rate
+        self.reallocate_after = w.reallocate_after_days
+        self.absences = [(a.spells_per_year / DAYS_PER_YEAR, build_distribution(a.duration), kind)
+                         for a, kind in ((w.annual_leave, "leave"), (w.sickness, "sickness"))
+                         if a is not None and a.spells_per_year > 0]
+        self.absence_rate = sum(r for r, _, _ in self.absences)
+        self.luck = {p.id: Uniforms(streams.generator("workforce", p.id)) for p in alloc.posts}
+        self.recruiting: set[int] = set()
+
+    # ------------------------------------------------------------------ set-up
+    def staff_day_zero(self) -> None:
+        """Fill posts on day 0: a share are vacant, covered by agency staff if allowed."""
+        for post in self.alloc.posts:
+            u = self.luck[post.id]
+            if post.turns_over and u() < self.initial_vacancy:
+                if self.agency_cover:
+                    self._start(self.alloc.hire(post, agency=True, now=0.0))
+                # A vacancy found at a random moment has a length-biased wait left; the
+                # uniform share of a fresh lag is a simple, slightly short, stand-in.
+                self._recruit_later(post, self.d_recruit.ppf(u()) * u())
+            else:
+                self._start(self.alloc.hire(post, agency=False, now=0.0))
+
+    def _start(self, worker: Worker) -> None:
+        if worker.post.turns_over:
+            rate = self.agency_turnover if worker.agency else self.turnover
+            if rate > 0:
+                self.env.process(self._career(worker, rate))
+        if self.absence_rate > 0:
+            self.env.process(self._absences(worker))
+
+    # ------------------------------------------------------------------ careers
+    def _career(self, worker: Worker, rate: float) -> Generator[Any, Any, None]:
+        u = self.luck[worker.post.id]
+        yield self.env.timeout(-math.log(1.0 - u()) / rate)
+        if worker.left:
+            return
+        self.rec.departures.append((self.env.now, worker.post.role, worker.agency,
+                                    worker.post.fte))
+        self.alloc.leave(worker, self.env.now, "departure")
+        self._vacancy(worker.post)
+
+    def _vacancy(self, post: Post) -> None:
+        u = self.luck[post.id]
+        if self.agency_cover:
+            self.env.process(self._agency(post, self.d_agency.ppf(u())))
+        if post.id not in self.recruiting:
+            self._recruit_later(post, self.d_recruit.ppf(u()))
+
+    def _agency(self, post: Post, lag: float) -> Generator[Any, Any, None]:
+        yield self.env.timeout(lag)
+        if post.holder is None:
+            self._start(self.alloc.hire(post, agency=True, now=self.env.now))
+
+    def _recruit_later(self, post: Post, lag: float) -> None:
+        self.recruiting.add(post.id)
+        self.env.process(self._recruit(post, lag))
+
+    def _recruit(self, post: Post, lag: float) -> Generator[Any, Any, None]:
+        yield self.env.timeout(lag)
+        self.recruiting.discard(post.id)
+        now = self.env.now
+        cover = post.holder
+        if cover is not None:  # the agency worker hands their cases to the recruit
+            self.alloc.leave(cover, now, "departure", to_successor=True)
+        recruit = self.alloc.hire(post, agency=False, now=now, serve=cover is None)
+        if cover is not None:
+            self.alloc.take_over(cover, recruit, now)
+        self._start(recruit)
+
+    # ------------------------------------------------------------------ absence
+    def _absences(self, worker: Worker) -> Generator[Any, Any, None]:
+        u = self.luck[worker.post.id]
+        env = self.env
+        while True:
+            yield env.timeout(-math.log(1.0 - u()) / self.absence_rate)
+            if worker.left:
+                return
+            duration, kind = self._which_absence(u() * self.absence_rate)
+            yield from self._away(worker, duration.ppf(u()), kind)
+            if worker.left:
+                return
+
+    def _which_absence(self, pick: float) -> tuple[Any, str]:
+        """Leave or sickness, in proportion to their rates."""
+        for rate, duration, kind in self.absences:
+            if pick < rate:
+                return duration, kind
+            pick -= rate
+        return self.absences[-1][1], self.absences[-1][2]
+
+    def _away(self, worker: Worker, days: float, kind: str) -> Generator[Any, Any, None]:
+        env, alloc = self.env, self.alloc
+        alloc.set_away(worker)
+        self.rec.absences.append((env.now, days, kind))
+        if worker.cases and worker.unit.team.cover == "colleague":
+            colleagues = [w for w in worker.unit.workers if w.present and w is not worker]
+            for i, child in enumerate(sorted(worker.cases, key=lambda c: c.id)):
+                if colleagues:  # shared out in turn: each family meets one colleague
+                    child.known.add(colleagues[i % len(colleagues)].id)
+        if days > self.reallocate_after:
+            yield env.timeout(self.reallocate_after)
+            if worker.left:
+                return
+            alloc.reallocate_all(worker, "absence", env.now)
+            yield env.timeout(days - self.reallocate_after)
+        else:
+            yield env.timeout(days)
+        alloc.set_back(worker, env.now)

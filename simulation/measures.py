@@ -1,0 +1,120 @@
+"""Measures that need more than counting: changes of worker year by year, money and time.
+
+Kept apart from kpis.py, which assembles the KPI row, because these walk every child's
+worker history or integrate the weekly accounts.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from simulation.distributions import DAYS_PER_YEAR
+from simulation.recorder import Child
+
+CAUSES = ("handover", "departure", "absence", "rebalancing")
+
+
+def _place_at(child: Child, day: float) -> str | None:
+    starts = [s for _, s in child.spells]
+    i = bisect.bisect_right(starts, day) - 1
+    return child.spells[i][0] if i >= 0 else None
+
+
+def worker_changes(children: Iterable[Child], years: int) -> dict[str, float]:
+    """Per simulated year, over children who had a worker in it: changes (all and by cause),
+    the share with 3+ workers, and the DfE stability measure for looked-after children
+    (looked after at the year end, 3+ workers in the year). Years are averaged."""
+    held = np.zeros(years)
+    changes = np.zeros((years, len(CAUSES)))
+    three_plus = np.zeros(years)
+    cla_end = np.zeros(years)
+    cla_three_plus = np.zeros(years)
+    known = total = 0
+    for child in children:
+        if not child.held:
+            continue
+        for y in range(years):
+            lo, hi = y * DAYS_PER_YEAR, (y + 1) * DAYS_PER_YEAR
+            workers = set()
+            for wid, start, end, cause, was_known in child.held:
+                if start < hi and (end is None or end > lo):
+                    workers.add(wid)
+                    if cause is not None and lo <= start < hi:
+                        changes[y, CAUSES.index(cause)] += 1
+                        total += 1
+                        known += was_known
+            if not workers:
+                continue
+            held[y] += 1
+            many = len(workers) >= 3
+            three_plus[y] += many
+            if _place_at(child, hi - 1e-9) == "cla":
+                cla_end[y] += 1
+                cla_three_plus[y] += many
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_child = changes / held[:, None]
+        out = {
+            "sw_changes_per_child": _mean(per_child.sum(axis=1)),
+            "children_3plus_workers_rate": _mean(three_plus / held),
+            "cla_3plus_workers_rate": _mean(cla_three_plus / cla_end),
+            "changes_to_known_worker_rate": known / total if total else math.nan,
+            "children_with_worker_per_year": _mean(held),
+        }
+        for i, cause in enumerate(CAUSES):
+            out[f"sw_changes_{cause}"] = _mean(per_child[:, i])
+    return out
+
+
+def _mean(values: np.ndarray) -> float:
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if values.size else math.nan
+
+
+def _weekly_integral(days: np.ndarray, weekly: np.ndarray) -> float:
+    """Total over the run of a weekly amount sampled at snapshot days (left sums)."""
+    if len(days) < 2:
+        return 0.0
+    return float(np.sum(weekly[:-1] * np.diff(days) / 7.0))
+
+
+def money_and_time(accounts: list[tuple[Any, ...]], workforce: list[tuple[Any, ...]],
+                   departures: list[tuple[Any, ...]], years: float) -> dict[str, float]:
+    """Costs a year, face-to-face time, and the workforce rates, from the weekly accounts."""
+    a = np.array(accounts, dtype=float).reshape(-1, 7)
+    days, perm, agency, placements, direct, needed, cases = a.T
+    staff = _weekly_integral(days, perm + agency) / years
+    placement = _weekly_integral(days, placements) / years
+    wf = _team_totals(workforce)
+    in_post = wf["permanent"] + wf["agency"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        left_fte = sum(fte for _, _, is_agency, fte in departures if not is_agency)
+        mean_permanent = float(np.mean(wf["permanent"])) if len(wf["permanent"]) else 0.0
+        return {
+            "face_to_face_hours_per_child_week": _mean(direct / cases),
+            "direct_time_coverage_rate": _mean(direct / needed) if needed.any() else math.nan,
+            "staff_turnover_rate": left_fte / years / mean_permanent if mean_permanent
+            else math.nan,
+            "agency_share": _mean(wf["agency"] / in_post),
+            "vacancy_rate": _mean((wf["posts"] - wf["permanent"]) / wf["posts"]),
+            "staff_cost_gbp": staff,
+            "placement_cost_gbp": placement,
+            "total_cost_gbp": staff + placement,
+        }
+
+
+def _team_totals(rows: list[tuple[Any, ...]]) -> dict[str, np.ndarray]:
+    """Workforce composition summed over teams, one value per snapshot day."""
+    if not rows:
+        empty = np.array([])
+        return {"posts": empty, "permanent": empty, "agency": empty}
+    arr = np.array([r[2:5] for r in rows], dtype=float)
+    day = np.array([r[0] for r in rows])
+    _, idx = np.unique(day, return_inverse=True)
+    sums = np.zeros((idx.max() + 1, 3))
+    np.add.at(sums, idx, arr)
+    return {"posts": sums[:, 0], "permanent": sums[:, 1], "agency": sums[:, 2]}

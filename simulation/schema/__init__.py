@@ -1,0 +1,1 @@
+"""The scenario schema, section by section (assembled in simulation.scenario)."""

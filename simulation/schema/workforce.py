@@ -1,0 +1,98 @@
+"""The workforce: roles, their time and cost, and how people leave, are away and are replaced.
+
+Everything here is mechanics with published defaults (DfE workforce statistics, PSSRU
+unit costs): turnover, agency cover, recruitment lags, leave and sickness. Changes of
+social worker then come out of these mechanics instead of being typed in.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from simulation.schema.base import (
+    DistSpec,
+    NonNegative,
+    Positive,
+    Probability,
+    Strict,
+    check_shares,
+)
+
+TIME_USES = ("direct", "recording", "travel", "other")
+PARENTAL_FACTORS = ("domestic_abuse", "mental_health", "substance_misuse")
+
+
+class Role(Strict):
+    """A kind of post: how much of a caseload it holds, its week, and what it costs."""
+
+    caseload_share: Annotated[float, Field(ge=0.0, le=2.0)] = Field(
+        description="share of the team caseload limit one FTE holds (0 = not case-holding)")
+    weekly_hours: Positive = 37.0
+    time_split: dict[Literal["direct", "recording", "travel", "other"], Probability] = Field(
+        default_factory=lambda: {"direct": 0.2, "recording": 0.5, "travel": 0.15, "other": 0.15},
+        description="shares of working hours; direct = face to face with families")
+    recording_offload_share: Probability = Field(
+        0.0, description="share of this role's hours spent taking recording and admin off the "
+                         "unit's case-holding staff (team/case support workers)")
+    serves_factors: list[Literal["domestic_abuse", "mental_health", "substance_misuse"]] = Field(
+        default_factory=list, description="adult practitioners: parental factors they work with")
+    weekly_cost_gbp: NonNegative = Field(0.0, description="employer cost of 1 FTE a week")
+    agency_weekly_cost_gbp: NonNegative | None = Field(
+        None, description="cost of 1 agency FTE a week (default: weekly_cost_gbp)")
+
+    @field_validator("time_split")
+    @classmethod
+    def _split_sums(cls, v: dict[str, float]) -> dict[str, float]:
+        return check_shares(v, "time shares")
+
+
+class Absence(Strict):
+    """Spells away: short ones are covered, long ones become reallocations."""
+
+    spells_per_year: NonNegative
+    duration: DistSpec
+
+
+class Workforce(Strict):
+    roles: dict[str, Role]
+    turnover_rate: Annotated[float, Field(ge=0.0, le=5.0)] = Field(
+        0.0, description="permanent staff leaving a year, as a share of those in post")
+    agency_turnover_rate: Annotated[float, Field(ge=0.0, le=10.0)] = Field(
+        0.0, description="agency staff leaving a year, as a share of those in post")
+    agency_cover: bool = Field(True, description="vacancies are covered by agency staff")
+    agency_start: DistSpec = Field(
+        default_factory=lambda: {"dist": "fixed", "value": 4, "unit": "weeks"},
+        description="time from a vacancy to agency cover")
+    recruitment: DistSpec = Field(
+        default_factory=lambda: {"dist": "fixed", "value": 6, "unit": "months"},
+        description="time from a vacancy to a permanent recruit starting")
+    initial_vacancy_rate: Probability = Field(0.0, description="posts without a permanent "
+                                                               "worker on day 0")
+    turnover_roles: list[str] | None = Field(
+        None, description="roles that turn over (default: case-holding roles)")
+    annual_leave: Absence | None = None
+    sickness: Absence | None = None
+    reallocate_after_days: Positive = Field(
+        28.0, description="an absence longer than this (calendar days) becomes a reallocation")
+    hours_needed_per_case_week: dict[
+        Literal["assessment", "s47", "cin", "cp", "cla"], NonNegative] = Field(
+        default_factory=dict,
+        description="direct work a case needs a week, by stage (for the time balance)")
+
+
+class Costs(Strict):
+    """Unit costs for staff and placements, in one stated price year."""
+
+    price_year: Annotated[int, Field(ge=2000, le=2100)] = 2025
+    placement_weekly_gbp: dict[str, NonNegative] = Field(default_factory=dict)
+    sources: str = ""
+
+
+class ParentalFactors(Strict):
+    """Prevalence of parental factors at assessment, sampled per child."""
+
+    domestic_abuse: Probability = 0.0
+    mental_health: Probability = 0.0
+    substance_misuse: Probability = 0.0
