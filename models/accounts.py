@@ -48,10 +48,11 @@ class WeeklyAccounts:
     def placements_cost(self, counts: dict[str, int]) -> float:
         return sum(n * self.placement_cost.get(p, 0.0) for p, n in counts.items())
 
-    def time(self) -> tuple[float, float, int]:
+    def time(self, allocated_by_stage: dict[str, int]) -> tuple[float, float, int]:
         """(direct hours available, direct hours the cases need, allocated cases) this week."""
-        direct = needed = 0.0
+        direct = 0.0
         cases = 0
+        needed = sum(self.needed.get(stage, 0.0) * n for stage, n in allocated_by_stage.items())
         for kind in self.alloc.kinds:
             for unit in kind.units:
                 recording = offload = 0.0
@@ -68,8 +69,6 @@ class WeeklyAccounts:
                 direct += min(offload, recording)
                 for worker in unit.workers:
                     cases += len(worker.cases)
-                    if self.needed:
-                        needed += sum(self.needed.get(c.place, 0.0) for c in worker.cases)
         return direct, needed, cases
 
     def composition(self, now: float) -> list[tuple[Any, ...]]:

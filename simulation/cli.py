@@ -26,9 +26,9 @@ def fail(message: str) -> None:
     sys.exit(EXIT_BAD_INPUT)
 
 
-def load_or_fail(path: str) -> Scenario:
+def load_or_fail(path: str, overlays: tuple[str, ...] = ()) -> Scenario:
     try:
-        return load_scenario(path)
+        return load_scenario(path, overlays)
     except ScenarioError as exc:
         fail(str(exc))
         raise  # unreachable: fail exits
@@ -42,6 +42,10 @@ years_option = click.option("--years", type=click.FloatRange(min=0, min_open=Tru
                             help="simulated years (default: the scenario's run.years)")
 seed_option = click.option("--seed", type=click.IntRange(min=0),
                            help="random seed (default: the scenario's run.seed)")
+overlay_option = click.option(
+    "--overlay", "overlays", multiple=True, type=click.Path(dir_okay=False),
+    help="a practice-model fragment to apply on top (repeatable), e.g. "
+         "configs/practice/signs_of_safety.yaml")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,9 +56,10 @@ def main() -> None:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
-def validate(scenario: str) -> None:
+@overlay_option
+def validate(scenario: str, overlays: tuple[str, ...]) -> None:
     """Check a scenario file; exit 0 if it is usable, 2 naming each problem if not."""
-    s = load_or_fail(scenario)
+    s = load_or_fail(scenario, overlays)
     teams = ", ".join(f"{t.name} x{t.count}" for t in s.structure.teams)
     click.echo(f"{scenario}: ok ({s.name}; teams: {teams})")
 
@@ -66,10 +71,11 @@ def validate(scenario: str) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="output folder (default: results/<scenario name>)")
 @click.option("--force", is_flag=True, help="replace a non-empty output folder")
+@overlay_option
 def run(scenario: str, seed: int | None, years: float | None, out: Path | None,
-        force: bool) -> None:
+        force: bool, overlays: tuple[str, ...]) -> None:
     """Run one replication and write kpis.csv, children.parquet, stocks.parquet, manifest.json."""
-    s = load_or_fail(scenario)
+    s = load_or_fail(scenario, overlays)
     seed = s.run.seed if seed is None else seed
     years = s.run.years if years is None else years
     out = out or Path("results") / s.name

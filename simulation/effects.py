@@ -55,9 +55,12 @@ def expand(root: Any, path: str) -> list[tuple[str, Any, Any, str]]:
             matches.append((".".join(done), parent, node, key))
             return
         head, rest = parts[0], parts[1:]
-        if head == "*":
+        if head == "*":  # every item that has the rest of the path (e.g. teams with a role)
             for k, child in _children(node):
-                walk(child, rest, [*done, k], node, k)
+                try:
+                    walk(child, rest, [*done, k], node, k)
+                except KeyError:
+                    continue
             return
         try:
             child = _step(node, head)

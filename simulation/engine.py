@@ -411,7 +411,8 @@ class Simulation:
             (now, self.alloc.allocated_cases(), self.alloc.case_holding_fte(), self.rec.returning))
         accounts = self.accounts
         permanent, agency = accounts.staff_cost()
-        direct, needed, cases = accounts.time()
+        allocated = {stage: counts[stage] - unalloc[stage] for stage in STAGES}
+        direct, needed, cases = accounts.time(allocated)
         self.rec.accounts.append((now, permanent, agency,
                                   accounts.placements_cost(self.rec.placements),
                                   direct, needed, cases))

@@ -34,26 +34,27 @@ def worker_changes(children: Iterable[Child], years: int) -> dict[str, float]:
     three_plus = np.zeros(years)
     cla_end = np.zeros(years)
     cla_three_plus = np.zeros(years)
+    cause_index = {c: i for i, c in enumerate(CAUSES)}
     known = total = 0
+    last_year = years - 1
     for child in children:
         if not child.held:
             continue
-        for y in range(years):
-            lo, hi = y * DAYS_PER_YEAR, (y + 1) * DAYS_PER_YEAR
-            workers = set()
-            for wid, start, end, cause, was_known in child.held:
-                if start < hi and (end is None or end > lo):
-                    workers.add(wid)
-                    if cause is not None and lo <= start < hi:
-                        changes[y, CAUSES.index(cause)] += 1
-                        total += 1
-                        known += was_known
-            if not workers:
-                continue
+        workers_in: dict[int, set[int]] = {}
+        for wid, start, end, cause, was_known in child.held:
+            first = max(int(start // DAYS_PER_YEAR), 0)
+            final = last_year if end is None else min(int(end // DAYS_PER_YEAR), last_year)
+            for y in range(first, final + 1):
+                workers_in.setdefault(y, set()).add(wid)
+            if cause is not None and first <= last_year and start >= 0:
+                changes[first, cause_index[cause]] += 1
+                total += 1
+                known += was_known
+        for y, workers in workers_in.items():
             held[y] += 1
             many = len(workers) >= 3
             three_plus[y] += many
-            if _place_at(child, hi - 1e-9) == "cla":
+            if _place_at(child, (y + 1) * DAYS_PER_YEAR - 1e-9) == "cla":
                 cla_end[y] += 1
                 cla_three_plus[y] += many
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -152,18 +152,33 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """The merged mapping of a scenario file and everything it extends."""
+def load_raw(path: str | Path, overlays: list[str | Path] | tuple = (),
+             _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The merged mapping of a scenario file, everything it extends, and its overlays.
+
+    Order: the ``extends`` parent, then the file itself, then each file in its
+    ``overlays:`` list (paths relative to the file), then ``overlays`` given here
+    (e.g. ``--overlay`` on the command line). An overlay is a fragment, typically a
+    practice model's ``effects``, that applies on top of any structure.
+    """
     path = Path(path).resolve()
     if path in _chain:
         raise ScenarioError(f"{path}: extends loop: {' -> '.join(p.name for p in (*_chain, path))}")
     data = _read_yaml(path)
     parent = data.pop("extends", None)
-    if parent is None:
-        return data
-    if not isinstance(parent, str):
-        raise ScenarioError(f"{path}: extends: must be a file name, got {parent!r}")
-    return _deep_merge(load_raw(path.parent / parent, (*_chain, path)), data)
+    own_overlays = data.pop("overlays", [])
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise ScenarioError(f"{path}: extends: must be a file name, got {parent!r}")
+        data = _deep_merge(load_raw(path.parent / parent, (), (*_chain, path)), data)
+    if not isinstance(own_overlays, list) or not all(isinstance(o, str) for o in own_overlays):
+        raise ScenarioError(f"{path}: overlays: must be a list of file names")
+    for overlay in [path.parent / o for o in own_overlays] + [Path(o) for o in overlays]:
+        fragment = _read_yaml(Path(overlay).resolve())
+        if "extends" in fragment or "overlays" in fragment:
+            raise ScenarioError(f"{overlay}: an overlay cannot use extends or overlays")
+        data = _deep_merge(data, fragment)
+    return data
 
 
 def format_validation_error(exc: ValidationError, source: str = "") -> str:
@@ -188,9 +203,9 @@ def validate(data: Mapping[str, Any], source: str = "") -> Scenario:
         raise ScenarioError(format_validation_error(exc, source)) from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, merge (``extends``) and validate a scenario file."""
-    return validate(load_raw(path), str(path))
+def load_scenario(path: str | Path, overlays: list[str | Path] | tuple = ()) -> Scenario:
+    """Read, merge (``extends``, overlays) and validate a scenario file."""
+    return validate(load_raw(path, overlays), str(path))
 
 
 def file_sha256(path: str | Path) -> str:
