@@ -15,7 +15,7 @@ import click
 
 from simulation.kpis import KPI_INFO, format_kpi
 from simulation.results import OutputError, manifest, prepare_output, simulate, write_run
-from simulation.scenario import Scenario, ScenarioError, load_scenario
+from simulation.scenario import Scenario, ScenarioError, load_scenario, without_effects
 
 EXIT_BAD_INPUT = 2
 
@@ -42,6 +42,9 @@ years_option = click.option("--years", type=click.FloatRange(min=0, min_open=Tru
                             help="simulated years (default: the scenario's run.years)")
 seed_option = click.option("--seed", type=click.IntRange(min=0),
                            help="random seed (default: the scenario's run.seed)")
+no_effects_option = click.option(
+    "--no-effects", is_flag=True,
+    help="set every assumed practice effect to 0: the structural difference alone")
 overlay_option = click.option(
     "--overlay", "overlays", multiple=True, type=click.Path(dir_okay=False),
     help="a practice-model fragment to apply on top (repeatable), e.g. "
@@ -72,10 +75,13 @@ def validate(scenario: str, overlays: tuple[str, ...]) -> None:
               help="output folder (default: results/<scenario name>)")
 @click.option("--force", is_flag=True, help="replace a non-empty output folder")
 @overlay_option
+@no_effects_option
 def run(scenario: str, seed: int | None, years: float | None, out: Path | None,
-        force: bool, overlays: tuple[str, ...]) -> None:
+        force: bool, overlays: tuple[str, ...], no_effects: bool) -> None:
     """Run one replication and write kpis.csv, children.parquet, stocks.parquet, manifest.json."""
     s = load_or_fail(scenario, overlays)
+    if no_effects:
+        s = without_effects(s)
     seed = s.run.seed if seed is None else seed
     years = s.run.years if years is None else years
     out = out or Path("results") / s.name
@@ -86,7 +92,8 @@ def run(scenario: str, seed: int | None, years: float | None, out: Path | None,
     started = datetime.now(UTC)
     result = simulate(s, seed, years)
     try:
-        write_run(result, out, manifest(scenario, s, seed, years, command_line(), started), force)
+        write_run(result, out, manifest(scenario, s, seed, years, command_line(), started,
+                                        overlays=list(overlays)), force)
     except OutputError as exc:
         fail(str(exc))
     click.echo(kpi_summary(s, seed, years, result.kpis))

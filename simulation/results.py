@@ -195,10 +195,17 @@ def _umask() -> int:
     return mask
 
 
+def kpi_row(result: RunResult) -> dict[str, Any]:
+    """The KPIs plus which assumed effects they rest on ('' = structure alone)."""
+    effects = ";".join(f"{name}={e.value:g}" for name, e in result.scenario.assumed_effects())
+    return {"scenario": result.scenario.name, "seed": result.seed, "years": result.years,
+            **result.kpis, "assumed_effects": effects}
+
+
 def write_run(result: RunResult, out: Path, run_manifest: dict[str, Any], force: bool) -> Path:
     """Write kpis.csv, children.parquet, stocks.parquet and manifest.json into ``out``."""
     with atomic_folder(out, force) as tmp:
-        pd.DataFrame([result.kpis]).to_csv(tmp / "kpis.csv", index=False)
+        pd.DataFrame([kpi_row(result)]).to_csv(tmp / "kpis.csv", index=False)
         result.children().to_parquet(tmp / "children.parquet", index=False)
         result.stocks.to_parquet(tmp / "stocks.parquet", index=False)
         run_manifest = {**run_manifest, "events_processed": result.events_processed}

@@ -203,6 +203,13 @@ def validate(data: Mapping[str, Any], source: str = "") -> Scenario:
         raise ScenarioError(format_validation_error(exc, source)) from None
 
 
+def without_effects(scenario: Scenario) -> Scenario:
+    """The same scenario with every assumed effect set to 0 (the structure alone)."""
+    zeroed = {g: {n: e.model_copy(update={"value": 0.0}) for n, e in es.items()}
+              for g, es in scenario.effects.items()}
+    return scenario.model_copy(update={"effects": zeroed})
+
+
 def load_scenario(path: str | Path, overlays: list[str | Path] | tuple = ()) -> Scenario:
     """Read, merge (``extends``, overlays) and validate a scenario file."""
     return validate(load_raw(path, overlays), str(path))
