@@ -142,5 +142,30 @@ def initial_state(scenario: str, years: float, reps: int, seed: int) -> None:
         click.echo(f"  {name}: {value}")
 
 
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--reps", type=click.IntRange(min=2), default=6, show_default=True)
+@click.option("--years", type=click.FloatRange(min=1), default=5.0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=100, show_default=True)
+def calibrate(scenario: str, reps: int, years: float, seed: int) -> None:
+    """Compare a scenario with the national flow figures (a Markdown table).
+
+    Exit 1 if any figure is outside its tolerance.
+    """
+    from simulation.calibration import calibration_table
+
+    s = load_or_fail(scenario)
+    table = calibration_table(s, reps=reps, years=years, seed=seed)
+    click.echo(f"{s.name}: {reps} replications x {years:g} years, seeds from {seed}\n")
+    click.echo("| measure | national | model (95% CI) | tolerance | ok | source | tuned to hit it |")
+    click.echo("|---|---|---|---|---|---|---|")
+    for r in table.itertuples():
+        click.echo(f"| `{r.measure}` | {r.target:g} | {r.model:.3g} ({r.ci_low:.3g} to "
+                   f"{r.ci_high:.3g}) | +/-{r.tolerance:g} | {'yes' if r.within else 'NO'} | "
+                   f"{r.source} | {r.tuned or '(not tuned: comes out of the model)'} |")
+    if not table["within"].all():
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()
