@@ -167,5 +167,7 @@ def calibrate(scenario: str, reps: int, years: float, seed: int) -> None:
         sys.exit(1)
 
 
+from simulation import cli_batch  # noqa: E402,F401  (registers compare, sweep, report)
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,261 @@
+"""Monte Carlo batches: many replications of several scenarios, on one machine or a cluster.
+
+Design choices:
+* Common random numbers: replication i of every scenario uses the same seed
+  (``replication_seed(base, i)``), so the same children meet the same luck and
+  differences between scenarios can be paired.
+* One function, ``run_replication``, is what every backend runs (serial, local
+  processes, Dask). It returns plain data, so it can be shipped between processes, and
+  results are sorted by (scenario, replication) afterwards: every backend writes
+  identical files.
+* Checkpoints: each finished replication is written at once, atomically, to a working
+  folder. An interrupted batch loses only what was in flight, and rerunning the same
+  command runs only what is missing.
+* A replication that raises is recorded with its seed and traceback; the rest go on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from simulation.kpis import KPI_ORDER
+from simulation.results import simulate
+from simulation.scenario import Scenario
+
+CARE_BIN_DAYS = 30
+
+
+def replication_seed(base_seed: int, rep: int) -> int:
+    """The seed of replication ``rep``: the same for every scenario (common random numbers)."""
+    return int(np.random.SeedSequence([base_seed, rep]).generate_state(1)[0])
+
+
+@dataclass(frozen=True)
+class Task:
+    scenario_index: int
+    scenario: Scenario
+    rep: int
+    seed: int
+    years: float
+    extra: tuple[tuple[str, float], ...] = ()  # sweep parameters, recorded with the run
+
+
+@dataclass
+class ReplicationOutput:
+    """Plain data from one replication (a live simulation cannot cross processes)."""
+
+    scenario_index: int
+    rep: int
+    seed: int
+    row: dict | None = None
+    stocks: pd.DataFrame | None = None
+    distributions: pd.DataFrame | None = None
+    error: str | None = None
+
+
+def run_replication(task: Task) -> ReplicationOutput:
+    """Run one replication; any exception is caught and returned with its traceback."""
+    try:
+        result = simulate(task.scenario, task.seed, task.years)
+        children = result.children()
+        with_worker = children.loc[children["workers"] > 0, "sw_changes"]
+        changes = with_worker.value_counts().sort_index()
+        episodes = np.array([end - start for _, start, end, _, _
+                             in result.simulation.rec.cla_episodes])
+        care = pd.Series(np.floor(episodes / CARE_BIN_DAYS) * CARE_BIN_DAYS).value_counts()
+        distributions = pd.concat([
+            pd.DataFrame({"measure": "sw_changes", "value": changes.index.astype(float),
+                          "count": changes.to_numpy()}),
+            pd.DataFrame({"measure": "days_in_care", "value": care.index.astype(float),
+                          "count": care.to_numpy()}).sort_values("value"),
+        ], ignore_index=True)
+        row = {"scenario": task.scenario.name, "rep": task.rep, "seed": task.seed,
+               **dict(task.extra), **result.kpis}
+        return ReplicationOutput(task.scenario_index, task.rep, task.seed, row,
+                                 result.stocks, distributions)
+    except Exception:  # noqa: BLE001 - reported with its seed, the batch goes on
+        return ReplicationOutput(task.scenario_index, task.rep, task.seed,
+                                 error=traceback.format_exc())
+
+
+@dataclass
+class BatchResult:
+    runs: pd.DataFrame
+    stocks: pd.DataFrame
+    distributions: pd.DataFrame
+    failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["scenario", "rep", "seed", "error"]))
+
+
+# ------------------------------------------------------------------ checkpoints
+class Checkpoint:
+    """A working folder holding one file per finished replication."""
+
+    def __init__(self, folder: Path, identity: dict) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = folder / "batch.json"
+        if stamp.exists():
+            saved = json.loads(stamp.read_text())
+            if saved != identity:
+                raise CheckpointMismatch(
+                    f"{folder} holds a different batch (other scenarios, seed or years); "
+                    f"remove it or use another --out")
+        else:
+            _atomic_write(stamp, json.dumps(identity, indent=1).encode())
+
+    def _path(self, scenario_index: int, rep: int) -> Path:
+        return self.folder / f"s{scenario_index:03d}_r{rep:06d}.pkl"
+
+    def load(self, scenario_index: int, rep: int) -> ReplicationOutput | None:
+        path = self._path(scenario_index, rep)
+        if not path.exists():
+            return None
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+
+    def save(self, out: ReplicationOutput) -> None:
+        _atomic_write(self._path(out.scenario_index, out.rep), pickle.dumps(out))
+
+
+class CheckpointMismatch(ValueError):
+    """The working folder belongs to another batch."""
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def identity(scenarios: list[Scenario], seed: int, years: float) -> dict:
+    """What makes two batches the same batch (for resuming)."""
+    digests = [hashlib.sha256(s.model_dump_json().encode()).hexdigest() for s in scenarios]
+    return {"scenarios": digests, "seed": seed, "years": years}
+
+
+# ------------------------------------------------------------------ backends
+def _serial(tasks: list[Task]) -> Iterator[ReplicationOutput]:
+    for task in tasks:
+        yield run_replication(task)
+
+
+def _processes(tasks: list[Task], jobs: int) -> Iterator[ReplicationOutput]:
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(run_replication, t) for t in tasks]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def _dask(tasks: list[Task], jobs: int, scheduler: str | None) -> Iterator[ReplicationOutput]:
+    from dask.distributed import Client, LocalCluster
+    from dask.distributed import as_completed as dask_completed
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = client.map(run_replication, tasks, pure=False)
+        for future in dask_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_batch(scenarios: list[Scenario], reps: int | Iterable[int], seed: int, years: float,
+              jobs: int = 1, backend: str = "processes", scheduler: str | None = None,
+              checkpoint: Path | None = None, progress: bool = True,
+              extra: list[tuple[tuple[str, float], ...]] | None = None,
+              on_failure: Callable[[ReplicationOutput], None] | None = None) -> BatchResult:
+    """Run replications ``reps`` (a count, or the replication indices) of every scenario.
+
+    ``extra[i]`` are (name, value) pairs recorded with scenario i's runs (sweeps).
+    Results are identical, bit for bit, whatever the backend and ``jobs``.
+    """
+    rep_ids = list(range(reps)) if isinstance(reps, int) else list(reps)
+    store = Checkpoint(checkpoint, identity(scenarios, seed, years)) if checkpoint else None
+    done: list[ReplicationOutput] = []
+    tasks = []
+    for si, scenario in enumerate(scenarios):
+        for rep in rep_ids:
+            saved = store.load(si, rep) if store else None
+            if saved is not None and saved.error is None:
+                done.append(saved)
+                continue
+            tasks.append(Task(si, scenario, rep, replication_seed(seed, rep), years,
+                              extra[si] if extra else ()))
+    if backend == "serial" or (backend == "processes" and jobs <= 1) or not tasks:
+        stream = _serial(tasks)
+    elif backend == "processes":
+        stream = _processes(tasks, jobs)
+    elif backend == "dask":
+        stream = _dask(tasks, jobs, scheduler)
+    else:
+        raise ValueError(f"backend must be serial, processes or dask, got {backend!r}")
+    bar = tqdm(total=len(tasks), disable=not progress or not tasks, unit="rep",
+               desc="replications", file=sys.stderr, dynamic_ncols=True)
+    with bar:
+        for out in stream:
+            if store:
+                store.save(out)
+            if out.error is not None and on_failure:
+                on_failure(out)
+            done.append(out)
+            bar.update(1)
+    return assemble(done, scenarios)
+
+
+def assemble(outputs: list[ReplicationOutput], scenarios: list[Scenario]) -> BatchResult:
+    """Tidy tables from replication outputs, in (scenario, replication) order."""
+    outputs = sorted(outputs, key=lambda o: (o.scenario_index, o.rep))
+    good = [o for o in outputs if o.error is None]
+    failures = pd.DataFrame(
+        [{"scenario": scenarios[o.scenario_index].name, "rep": o.rep, "seed": o.seed,
+          "error": o.error} for o in outputs if o.error is not None],
+        columns=["scenario", "rep", "seed", "error"])
+    runs = pd.DataFrame([o.row for o in good])
+    if not runs.empty:
+        front = [c for c in runs.columns if c not in KPI_ORDER]
+        runs = runs[front + [k for k in KPI_ORDER if k in runs.columns]]
+    stocks = _stack(good, "stocks", ["scenario", "rep", "day", "stage", "open", "unallocated"],
+                    scenarios)
+    dists = _stack(good, "distributions", ["scenario", "rep", "measure", "value", "count"],
+                   scenarios)
+    return BatchResult(runs, stocks, dists, failures)
+
+
+def _stack(outputs: list[ReplicationOutput], attr: str, columns: list[str],
+           scenarios: list[Scenario]) -> pd.DataFrame:
+    frames = []
+    for o in outputs:
+        frame = getattr(o, attr).copy()
+        frame.insert(0, "rep", o.rep)
+        frame.insert(0, "scenario", scenarios[o.scenario_index].name)
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]

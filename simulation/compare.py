@@ -1,0 +1,201 @@
+"""Compare scenarios side by side: paired replications, confidence intervals, a report.
+
+``compare`` is what ``csflow compare`` calls, and what notebooks call too. It writes
+runs.parquet, stocks.parquet, distributions.parquet, summary.csv, differences.csv,
+manifest.json and report.html into the output folder, atomically, and removes the
+checkpoint folder once the results are complete.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulation.batch import BatchResult, run_batch
+from simulation.kpis import KPI_ORDER
+from simulation.results import atomic_folder, package_versions, prepare_output
+from simulation.scenario import Scenario, file_sha256, load_scenario
+from simulation.stats import paired_differences, replications_needed, summarise, warmup_warning
+
+HEADLINE_KPIS = [k for k in (
+    "referrals", "assessments_within_45wd_rate", "cp_plans_started", "cla_started",
+    "cla_per_10k_end", "mean_days_in_care", "sw_changes_per_child",
+    "children_3plus_workers_rate", "mean_caseload", "total_cost_gbp") if k in KPI_ORDER]
+OPEN_STAGES = ["assessment", "s47", "cin", "cp", "cla"]
+
+
+@dataclass
+class Comparison:
+    """A batch plus what was learned running it."""
+
+    batch: BatchResult
+    scenarios: list[Scenario]
+    reps: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def partial_folder(out: Path) -> Path:
+    """Where an unfinished batch keeps its finished replications."""
+    return out.parent / f".{out.name}.partial"
+
+
+def load_all(paths: Sequence[str | Path], overlays: Sequence[str | Path] = ()) -> list[Scenario]:
+    scenarios = [load_scenario(p, overlays) for p in paths]
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise ValueError(f"scenario names must differ to be compared: {', '.join(names)}")
+    return scenarios
+
+
+def precision_reached(runs: pd.DataFrame, precision: float) -> int:
+    """Replications needed so every headline KPI's 95% half-width is within ``precision``
+    of its mean, in every scenario (KPIs whose mean is 0 or undefined are skipped)."""
+    needed = len(runs) // max(runs["scenario"].nunique(), 1)
+    for _, frame in runs.groupby("scenario", sort=False):
+        for kpi in HEADLINE_KPIS:
+            values = frame[kpi].dropna()
+            if len(values) < 2 or values.mean() == 0:
+                continue
+            needed = max(needed, replications_needed(values, precision))
+    return needed
+
+
+def run_comparison(scenarios: list[Scenario], reps: int, seed: int, years: float,
+                   jobs: int = 1, backend: str = "processes", scheduler: str | None = None,
+                   precision: float | None = None, max_reps: int = 1000,
+                   checkpoint: Path | None = None, progress: bool = True,
+                   on_failure: Any = None) -> Comparison:
+    """Run the batch; with ``precision``, keep adding replications until it is reached."""
+    kwargs = dict(seed=seed, years=years, jobs=jobs, backend=backend, scheduler=scheduler,
+                  checkpoint=checkpoint, progress=progress, on_failure=on_failure)
+    batch = run_batch(scenarios, reps, **kwargs)
+    done = reps
+    while precision is not None and done < max_reps and not batch.runs.empty:
+        target = min(precision_reached(batch.runs, precision), max_reps)
+        if target <= done:
+            break
+        more = run_batch(scenarios, range(done, target), **kwargs)
+        batch = _merge(batch, more)
+        done = target
+    comparison = Comparison(batch, scenarios, done)
+    comparison.warnings = warmup_warnings(batch.stocks)
+    return comparison
+
+
+def _merge(a: BatchResult, b: BatchResult) -> BatchResult:
+    def cat(x: pd.DataFrame, y: pd.DataFrame) -> pd.DataFrame:
+        frames = [f for f in (x, y) if not f.empty]
+        both = pd.concat(frames, ignore_index=True) if frames else x
+        order = {name: i for i, name in enumerate(dict.fromkeys(both["scenario"]))} \
+            if "scenario" in both else {}
+        if order:
+            both = both.assign(_o=both["scenario"].map(order)).sort_values(
+                ["_o", "rep"], kind="stable").drop(columns="_o").reset_index(drop=True)
+        return both
+
+    return BatchResult(cat(a.runs, b.runs), cat(a.stocks, b.stocks),
+                       cat(a.distributions, b.distributions), cat(a.failures, b.failures))
+
+
+def warmup_warnings(stocks: pd.DataFrame) -> list[str]:
+    """MSER-5 on each scenario's mean weekly open cases: is the start far from steady?"""
+    warnings = []
+    open_cases = stocks[stocks["stage"].isin(OPEN_STAGES)]
+    for name, frame in open_cases.groupby("scenario", sort=False):
+        series = frame.groupby(["rep", "day"])["open"].sum().groupby("day").mean()
+        message = warmup_warning(series.to_numpy(), f"{name} (weekly open cases)")
+        if message:
+            warnings.append(message)
+    return warnings
+
+
+def scenario_record(scenario: Scenario, file: str | Path | None) -> dict[str, Any]:
+    return {
+        "name": scenario.name,
+        "file": str(file) if file else None,
+        "sha256": file_sha256(file) if file else None,
+        "description": scenario.description.strip(),
+        "assumed_effects": [
+            {"name": name, "target": e.target if isinstance(e.target, str)
+             else ", ".join(e.target), "kind": e.kind, "value": e.value, "low": e.low,
+             "high": e.high, "evidence": " ".join(e.evidence.split())}
+            for name, e in scenario.assumed_effects()],
+    }
+
+
+def write_comparison(out: Path, comparison: Comparison, manifest: dict[str, Any],
+                     force: bool) -> Path:
+    """All result files, the summary and paired differences, the report; atomically."""
+    batch = comparison.batch
+    kpis = [k for k in KPI_ORDER if k in batch.runs.columns]
+    with atomic_folder(out, force) as tmp:
+        batch.runs.to_parquet(tmp / "runs.parquet", index=False)
+        batch.stocks.to_parquet(tmp / "stocks.parquet", index=False)
+        batch.distributions.to_parquet(tmp / "distributions.parquet", index=False)
+        if not batch.runs.empty:
+            summarise(batch.runs, kpis).to_csv(tmp / "summary.csv", index=False)
+            baseline = comparison.scenarios[0].name
+            if batch.runs["scenario"].nunique() > 1:
+                paired_differences(batch.runs, kpis, baseline).to_csv(
+                    tmp / "differences.csv", index=False)
+        if not batch.failures.empty:
+            batch.failures.to_csv(tmp / "failures.csv", index=False)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+        from simulation.report import build_report
+
+        build_report(tmp)
+    return out
+
+
+def compare(paths: Sequence[str | Path], reps: int, seed: int, years: float,
+            out: Path | None = None, jobs: int = 1, backend: str = "processes",
+            scheduler: str | None = None, precision: float | None = None,
+            max_reps: int = 1000, force: bool = False, progress: bool = True,
+            overlays: Sequence[str | Path] = (), no_effects: bool = False,
+            command: str = "", on_failure: Any = None) -> Comparison:
+    """Python API of ``csflow compare``: same code path, same files."""
+    from simulation.scenario import without_effects
+
+    scenarios = load_all(paths, overlays)
+    if no_effects:
+        scenarios = [without_effects(s) for s in scenarios]
+    checkpoint = None
+    if out is not None:
+        checkpoint = partial_folder(out)
+        if not checkpoint.exists():
+            prepare_output(out, force)
+    started = datetime.now(UTC)
+    comparison = run_comparison(scenarios, reps, seed, years, jobs, backend, scheduler,
+                                precision, max_reps, checkpoint, progress, on_failure)
+    if out is not None:
+        manifest = {
+            "kind": "compare", "command": command, "created": started.isoformat(
+                timespec="seconds"), "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seed": seed, "years": years, "reps": comparison.reps,
+            "requested_reps": reps, "precision": precision, "backend": backend,
+            "jobs": jobs, "overlays": [str(o) for o in overlays], "no_effects": no_effects,
+            "package_versions": package_versions(),
+            "scenarios": [scenario_record(s, p) for s, p in zip(scenarios, paths, strict=True)],
+            "warnings": comparison.warnings,
+            "failures": int(len(comparison.batch.failures)),
+        }
+        write_comparison(out, comparison, manifest, force=True)
+        shutil.rmtree(checkpoint, ignore_errors=True)
+    return comparison
+
+
+def headline_table(comparison: Comparison) -> str:
+    """A short text table of headline KPI means per scenario, for the terminal."""
+    runs = comparison.batch.runs
+    if runs.empty:
+        return "no successful replications"
+    means = runs.groupby("scenario", sort=False)[HEADLINE_KPIS].mean().T
+    return means.map(lambda v: f"{v:,.3g}" if np.isfinite(v) else "n/a").to_string()
