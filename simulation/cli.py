@@ -170,4 +170,7 @@ def calibrate(scenario: str, reps: int, years: float, seed: int) -> None:
 from simulation import cli_batch  # noqa: E402,F401  (registers compare, sweep, report)
 
 if __name__ == "__main__":
-    main()
+    # Run as a script, this file is __main__, not the simulation.cli that cli_batch extends.
+    from simulation.cli import main as registered
+
+    registered()

@@ -161,7 +161,8 @@ def paired_differences(runs: pd.DataFrame, kpis: list[str], baseline: str,
     for group, frame in runs.groupby(by, sort=False):
         if group == baseline:
             continue
-        joined = base[kpis].join(frame.set_index(rep)[kpis], how="inner", rsuffix="__other")
+        joined = base[kpis].merge(frame.set_index(rep)[kpis], how="inner", left_index=True,
+                                  right_index=True, suffixes=("", "__other"))
         for kpi in kpis:
             ci = paired_difference_ci(joined[kpi], joined[f"{kpi}__other"], confidence)
             rows.append({by: group, "baseline": baseline, "kpi": kpi,

@@ -1,0 +1,5 @@
+"""``python -m simulation`` runs the csflow command line (same as the ``csflow`` script)."""
+
+from simulation.cli import main
+
+main()

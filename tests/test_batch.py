@@ -1,0 +1,161 @@
+"""Monte Carlo batches: backends agree bit for bit, batches resume, failures are contained."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from simulation import batch as batch_module
+from simulation.batch import run_batch
+from simulation.cli import main
+from simulation.compare import compare, partial_folder
+from simulation.scenario import load_scenario
+from simulation.stats import paired_difference_ci, welch_difference_ci
+from tests.conftest import CONFIGS
+
+BASE, HUB = CONFIGS / "baseline.yaml", CONFIGS / "hub.yaml"
+
+
+def _frames_equal(a, b) -> None:
+    for name in ("runs", "stocks", "distributions"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+
+
+@pytest.fixture(scope="module")
+def scenarios():
+    return [load_scenario(BASE), load_scenario(HUB)]
+
+
+@pytest.fixture(scope="module")
+def serial(scenarios):
+    return run_batch(scenarios, 3, seed=5, years=0.5, backend="serial", progress=False)
+
+
+def test_parallel_processes_equal_serial(scenarios, serial):
+    parallel = run_batch(scenarios, 3, seed=5, years=0.5, jobs=2, backend="processes",
+                         progress=False)
+    _frames_equal(serial, parallel)
+    assert list(serial.runs["rep"]) == [0, 1, 2, 0, 1, 2]
+
+
+@pytest.mark.slow
+def test_dask_cluster_equals_serial(scenarios, serial):
+    on_dask = run_batch(scenarios, 3, seed=5, years=0.5, jobs=2, backend="dask", progress=False)
+    _frames_equal(serial, on_dask)
+
+
+def test_replication_i_shares_its_seed_across_scenarios(serial):
+    seeds = serial.runs.pivot(index="rep", columns="scenario", values="seed")
+    assert (seeds["baseline"] == seeds["hub"]).all()
+    assert seeds["baseline"].is_unique
+
+
+@pytest.mark.parametrize("kpi", ["sw_changes_per_child", "cla_started", "mean_days_in_care"])
+def test_paired_differences_are_narrower_than_unpaired(scenarios, kpi):
+    """Common random numbers: the shared children's noise cancels in paired differences."""
+    result = run_batch(scenarios, 8, seed=11, years=1, jobs=2, progress=False)
+    wide = result.runs.pivot(index="rep", columns="scenario", values=kpi)
+    paired = paired_difference_ci(wide["baseline"], wide["hub"])
+    unpaired = welch_difference_ci(wide["baseline"], wide["hub"])
+    assert paired.half_width < unpaired.half_width, (paired, unpaired)
+
+
+def test_a_failing_replication_is_reported_and_the_rest_go_on(scenarios, monkeypatch):
+    real = batch_module.simulate
+    bad_seed = batch_module.replication_seed(5, 1)
+
+    def flaky(scenario, seed, years):
+        if seed == bad_seed and scenario.name == "hub":
+            raise RuntimeError("boom")
+        return real(scenario, seed, years)
+
+    monkeypatch.setattr(batch_module, "simulate", flaky)
+    result = run_batch(scenarios, 3, seed=5, years=0.5, backend="serial", progress=False)
+    assert len(result.runs) == 5
+    assert result.failures[["scenario", "rep", "seed"]].values.tolist() == [["hub", 1, bad_seed]]
+    assert "RuntimeError: boom" in result.failures["error"].iloc[0]
+
+
+def test_precision_rule_stops_and_says_how_many(tmp_path):
+    comparison = compare([BASE], reps=3, seed=2, years=0.5, precision=0.2, max_reps=40,
+                         progress=False)
+    assert 3 <= comparison.reps < 40
+    runs = comparison.batch.runs
+    assert len(runs) == comparison.reps and list(runs["rep"]) == list(range(comparison.reps))
+    from simulation.compare import HEADLINE_KPIS
+    from simulation.stats import relative_half_width
+
+    for kpi in HEADLINE_KPIS:
+        if runs[kpi].mean():
+            assert relative_half_width(runs[kpi]) <= 0.2 + 1e-9, kpi
+
+
+def _compare_args(out, reps=4, years="0.5"):
+    return [sys.executable, "-m", "simulation", "compare", str(BASE), str(HUB),
+            "--reps", str(reps), "--years", years, "--seed", "3", "--quiet", "--out", str(out)]
+
+
+def test_a_killed_batch_resumes_to_exactly_the_requested_replications(tmp_path):
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(_compare_args(out, reps=6), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    partial = partial_folder(out)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(partial.glob("*.pkl"))) < 2:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    kept = len(list(partial.glob("*.pkl")))
+    assert 2 <= kept < 12 and not out.exists(), "killed mid-batch, before the results"
+    resumed = subprocess.run(_compare_args(out, reps=6), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert not partial.exists()
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert runs.groupby("scenario")["rep"].apply(sorted).tolist() == [list(range(6))] * 2
+    clean = tmp_path / "clean"
+    subprocess.run(_compare_args(clean, reps=6), check=True, capture_output=True)
+    pd.testing.assert_frame_equal(runs, pd.read_parquet(clean / "runs.parquet"),
+                                  check_exact=True)
+
+
+def test_compare_writes_every_file_and_report_rebuilds_alone(tmp_path):
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(main, ["compare", str(BASE), str(CONFIGS / "fsp.yaml"),
+                                       "--reps", "3", "--years", "0.5", "--quiet",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    expected = {"runs.parquet", "stocks.parquet", "distributions.parquet", "summary.csv",
+                "differences.csv", "report.html", "manifest.json"}
+    assert expected <= {p.name for p in out.iterdir()}
+    summary = pd.read_csv(out / "summary.csv")
+    assert list(summary.columns) == ["scenario", "kpi", "mean", "ci_low", "ci_high", "n"]
+    diffs = pd.read_csv(out / "differences.csv")
+    assert set(diffs["scenario"]) == {"fsp"} and set(diffs["baseline"]) == {"baseline"}
+    page = (out / "report.html").read_text()
+    assert "data:image/png;base64," in page and 'src="http' not in page
+    assert "fsp.cla_entry" in page and "council-reported" in page
+    (out / "report.html").unlink()
+    rebuilt = CliRunner().invoke(main, ["report", str(out)])
+    assert rebuilt.exit_code == 0 and (out / "report.html").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["compare", str(BASE), "--reps", "-2", "--out", "X"], "--reps"),
+    (["compare", str(BASE), "--reps", "0", "--out", "X"], "--reps"),
+    (["compare", "nope.yaml", "--out", "X"], "nope.yaml: file not found"),
+    (["compare", str(BASE), str(BASE), "--out", "X"], "scenario names must differ"),
+    (["compare", str(BASE), "--jobs", "0", "--out", "X"], "--jobs"),
+    (["report", "no_such_folder"], "no such folder"),
+])
+def test_bad_batch_arguments_exit_2(tmp_path, args, words):
+    args = [str(tmp_path / a) if a == "X" else a for a in args]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert words in result.output

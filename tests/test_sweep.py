@@ -1,0 +1,84 @@
+"""Sensitivity sweeps: designs, dotted paths, output rows."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from simulation.cli import main
+from simulation.sensitivity import prcc
+from simulation.sweep import Parameter, SweepError, design, parse_parameter, sweep_scenarios
+from tests.conftest import CONFIGS
+
+FSP = CONFIGS / "fsp.yaml"
+
+
+def test_a_two_parameter_sweep_writes_the_expected_rows(tmp_path):
+    out = tmp_path / "sweep"
+    result = CliRunner().invoke(main, [
+        "sweep", str(FSP), "--param", "workforce.turnover_rate=0.08:0.25",
+        "--param", "effects.fsp.cla_entry=-0.3:0", "--samples", "4", "--reps", "2",
+        "--years", "0.5", "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 4 * 2
+    assert runs["workforce.turnover_rate"].between(0.08, 0.25).all()
+    assert runs["effects.fsp.cla_entry"].between(-0.3, 0).all()
+    assert runs.groupby("sample")["rep"].apply(list).tolist() == [[0, 1]] * 4
+    # Common random numbers across samples: replication i has one seed everywhere.
+    assert runs.groupby("rep")["seed"].nunique().eq(1).all()
+    assert (out / "report.html").exists() and (out / "summary.csv").exists()
+
+
+def test_effect_paths_set_the_effect_value():
+    scenarios, points = sweep_scenarios(FSP, [Parameter("effects.fsp.cla_entry", -0.3, 0)],
+                                        3, "grid", seed=1)
+    assert [s.effects["fsp"]["cla_entry"].value for s in scenarios] == [-0.3, -0.15, 0.0]
+
+
+def test_integer_fields_stay_integers():
+    scenarios, _ = sweep_scenarios(CONFIGS / "baseline.yaml",
+                                   [Parameter("structure.teams.0.count", 6, 10)], 3, "grid", 1)
+    assert [s.structure.teams[0].count for s in scenarios] == [6, 8, 10]
+
+
+def test_lhs_covers_each_stratum_once():
+    points = design([Parameter("a", 0, 1), Parameter("b", 10, 20)], 8, "lhs", seed=3)
+    for column, (lo, hi) in {"a": (0, 1), "b": (10, 20)}.items():
+        strata = ((points[column] - lo) / (hi - lo) * 8).astype(int).clip(0, 7)
+        assert sorted(strata) == list(range(8))
+
+
+@pytest.mark.parametrize("text, words", [
+    ("workforce.turnover_rate", "expected PATH=LOW:HIGH"),
+    ("x=1:a", "must be numbers"),
+    ("x=3:1", "is above HIGH"),
+])
+def test_bad_parameter_text(text, words):
+    with pytest.raises(SweepError, match=words):
+        parse_parameter(text)
+
+
+@pytest.mark.parametrize("param, words", [
+    ("workforce.turnover_ratio=0:1", "no field 'workforce.turnover_ratio'"),
+    ("pathway.cp.duration=0:1", "is not a number"),
+    ("structure.teams.9.count=1:2", "no item '9'"),
+    ("pathway.s47.icpc_rate=0.5:1.5", "Input should be less than or equal to 1"),
+])
+def test_bad_paths_exit_2_naming_them(tmp_path, param, words):
+    result = CliRunner().invoke(main, ["sweep", str(CONFIGS / "baseline.yaml"), "--param",
+                                       param, "--samples", "2", "--design", "grid",
+                                       "--out", str(tmp_path / "s")])
+    assert result.exit_code == 2, result.output
+    assert words in result.output
+
+
+def test_prcc_finds_monotone_drivers():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.random((200, 3)), columns=["a", "b", "c"])
+    frame["y"] = 3 * frame["a"] - frame["b"] + rng.normal(0, 0.05, 200)
+    coefficients = prcc(frame, ["a", "b", "c"], "y")
+    assert coefficients["a"] > 0.9 and coefficients["b"] < -0.5 and abs(coefficients["c"]) < 0.2
