@@ -70,9 +70,10 @@ def run_replication(task: Task) -> ReplicationOutput:
     """Run one replication; any exception is caught and returned with its traceback."""
     try:
         result = simulate(task.scenario, task.seed, task.years)
-        children = result.children()
-        with_worker = children.loc[children["workers"] > 0, "sw_changes"]
-        changes = with_worker.value_counts().sort_index()
+        # Changes of worker per child who had one (straight from the worker histories).
+        changes = pd.Series([sum(h[3] is not None for h in c.held)
+                             for c in result.simulation.rec.children if c.held]
+                            ).value_counts().sort_index()
         episodes = np.array([end - start for _, start, end, _, _
                              in result.simulation.rec.cla_episodes])
         care = pd.Series(np.floor(episodes / CARE_BIN_DAYS) * CARE_BIN_DAYS).value_counts()

@@ -106,7 +106,9 @@ def format_kpi(name: str, value: float | None, population: int | None = None) ->
         return f"{value:,.0f}"
     if kind == "gbp":
         return f"£{value:,.0f}"
-    if kind in ("days", "working_days", "per_10k", "hours"):
+    if kind == "hours":
+        return f"{value:,.2f}"
+    if kind in ("days", "working_days", "per_10k"):
         return f"{value:,.1f}"
     return f"{value:.3g}"
 

@@ -65,7 +65,7 @@ img{max-width:100%;margin:.6em 0}small{color:#5a6475}details{margin:.8em 0}
 
 def _png(fig: plt.Figure) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode()
 
@@ -118,14 +118,14 @@ def build_compare_report(folder: Path) -> Path:
         "details": _kpi_table([k for k in KPI_ORDER if k in runs.columns and k not in headline],
                               names, summary, diffs),
         "details_label": "All other KPIs",
-        "images": [_interval_figure(summary, headline, names)] if summary is not None else [],
+        "images": [_difference_figure(summary, diffs, headline, names)]
+        if summary is not None and diffs is not None and not diffs.empty else [],
     }]
     if stocks is not None and not stocks.empty:
         sections.append({"title": "Open cases over time", "text": (
-            "Weekly open cases by stage: the line is the mean over replications, the band "
-            "holds the middle 95% of replications."),
-            "images": [_stocks_figure(stocks, "open", names),
-                       _stocks_figure(stocks, "unallocated", names)]})
+            "Weekly open cases by stage (top) and those waiting for a worker (bottom): the "
+            "line is the mean over replications, the band holds the middle 95%."),
+            "images": [_stocks_figure(stocks, names)]})
     if dists is not None and not dists.empty:
         sections.append({"title": "Changes of social worker and time in care", "text": (
             "Left: children with an allocated worker, by how many times their worker changed "
@@ -185,46 +185,63 @@ def _signed(kpi: str, value: float) -> str:
     return ("+" if value >= 0 else "−") + text
 
 
-def _interval_figure(summary: pd.DataFrame, kpis: list[str], names: list[str]) -> str:
-    cols = 4
-    rows = int(np.ceil(len(kpis) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 3.2, rows * 2.3), squeeze=False)
-    palette = dict(zip(names, sns.color_palette("colorblind", len(names)), strict=False))
-    for ax, kpi in zip(axes.flat, kpis, strict=False):
-        part = summary[summary["kpi"] == kpi].set_index("scenario").reindex(names)
-        y = np.arange(len(names))
-        for i, name in enumerate(names):
-            r = part.loc[name]
-            ax.errorbar(r["mean"], i, xerr=[[r["mean"] - r["ci_low"]], [r["ci_high"] - r["mean"]]],
-                        fmt="o", color=palette[name], capsize=3)
-        ax.set_yticks(y, names, fontsize=8)
-        ax.set_title(_label(kpi), fontsize=9)
-        ax.tick_params(axis="x", labelsize=7)
-        ax.invert_yaxis()
-    for ax in list(axes.flat)[len(kpis):]:
-        ax.axis("off")
+def _difference_figure(summary: pd.DataFrame, diffs: pd.DataFrame, kpis: list[str],
+                       names: list[str]) -> str:
+    """A forest plot: each KPI's paired difference from the baseline, as a % of the baseline
+    mean, with its 95% interval. One picture of what is better, worse, or not different."""
+    base = summary[summary["scenario"] == names[0]].set_index("kpi")["mean"]
+    rows = [k for k in kpis if k in base.index and base[k] not in (0, np.nan)]
+    colours = dict(zip(names, sns.color_palette("colorblind", len(names)), strict=False))
+    fig, ax = plt.subplots(figsize=(9, 0.42 * len(rows) + 1.2))
+    offsets = np.linspace(-0.18, 0.18, max(len(names) - 1, 1))
+    for offset, name in zip(offsets, names[1:], strict=False):
+        d = diffs[diffs["scenario"] == name].set_index("kpi")
+        for i, kpi in enumerate(rows):
+            if kpi not in d.index or not np.isfinite(base[kpi]) or base[kpi] == 0:
+                continue
+            scale = 100 / abs(base[kpi])
+            mid = d.loc[kpi, "mean_difference"] * scale
+            low, high = d.loc[kpi, "ci_low"] * scale, d.loc[kpi, "ci_high"] * scale
+            ax.errorbar(mid, i + offset, xerr=[[mid - low], [high - mid]], fmt="o", ms=4,
+                        capsize=2, color=colours[name], label=name if i == 0 else None)
+    ax.axvline(0, color="#555", lw=0.8)
+    ax.set_xlim(max(ax.get_xlim()[0], -100), min(ax.get_xlim()[1], 100))
+    ax.set_yticks(range(len(rows)), [_label(k) for k in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"difference from {names[0]}, % of {names[0]}'s mean (95% CI; "
+                  f"axis clipped at ±100%)")
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return _png(fig)
 
 
-def _stocks_figure(stocks: pd.DataFrame, measure: str, names: list[str]) -> str:
-    stages = [s for s in STAGE_LABELS if s in set(stocks["stage"])]
-    band = stocks[stocks["stage"].isin(stages)].groupby(["scenario", "stage", "day"])[measure]
-    agg = band.agg(mean="mean", low=lambda v: v.quantile(0.025),
-                   high=lambda v: v.quantile(0.975)).reset_index()
-    fig, axes = plt.subplots(1, len(stages), figsize=(3.1 * len(stages), 2.6), sharex=True)
+def _stocks_figure(stocks: pd.DataFrame, names: list[str]) -> str:
+    """Open and unallocated cases by stage over time: mean and middle 95% of replications."""
+    stages = [st for st in STAGE_LABELS if st in set(stocks["stage"])]
+    data = stocks[stocks["stage"].isin(stages)]
+    grouped = data.groupby(["scenario", "stage", "day"])[["open", "unallocated"]]
+    mean = grouped.mean()
+    low, high = grouped.quantile(0.025), grouped.quantile(0.975)
+    fig, axes = plt.subplots(2, len(stages), figsize=(3.1 * len(stages), 5), sharex=True,
+                             squeeze=False)
     colours = dict(zip(names, sns.color_palette("colorblind", len(names)), strict=False))
-    for ax, stage in zip(np.atleast_1d(axes), stages, strict=False):
-        for name in names:
-            part = agg[(agg["scenario"] == name) & (agg["stage"] == stage)]
-            years = part["day"] / 365.25
-            ax.plot(years, part["mean"], color=colours[name], label=name, lw=1.3)
-            ax.fill_between(years, part["low"], part["high"], color=colours[name], alpha=0.15)
-        ax.set_title(STAGE_LABELS[stage] + (" (unallocated)" if measure == "unallocated" else ""),
-                     fontsize=9)
-        ax.set_xlabel("years", fontsize=8)
-        ax.tick_params(labelsize=7)
-    np.atleast_1d(axes)[0].legend(fontsize=7)
+    for row, measure in enumerate(("open", "unallocated")):
+        for ax, stage in zip(axes[row], stages, strict=False):
+            for name in names:
+                if (name, stage) not in mean.index.droplevel("day"):
+                    continue
+                m = mean.loc[(name, stage), measure]
+                years = m.index / 365.25
+                ax.plot(years, m, color=colours[name], label=name, lw=1.2)
+                ax.fill_between(years, low.loc[(name, stage), measure],
+                                high.loc[(name, stage), measure], color=colours[name],
+                                alpha=0.15, lw=0)
+            ax.set_title(STAGE_LABELS[stage] + ("" if measure == "open" else ": unallocated"),
+                         fontsize=9)
+            ax.tick_params(labelsize=7)
+            if row == 1:
+                ax.set_xlabel("years", fontsize=8)
+    axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     return _png(fig)
 
