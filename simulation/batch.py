@@ -32,7 +32,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from simulation.kpis import KPI_ORDER
-from simulation.results import simulate
+from simulation.results import gc_paused, simulate
 from simulation.scenario import Scenario
 
 CARE_BIN_DAYS = 30
@@ -68,6 +68,11 @@ class ReplicationOutput:
 
 def run_replication(task: Task) -> ReplicationOutput:
     """Run one replication; any exception is caught and returned with its traceback."""
+    with gc_paused():  # the finished run is disposed of below, so nothing is left to collect
+        return _replicate(task)
+
+
+def _replicate(task: Task) -> ReplicationOutput:
     try:
         result = simulate(task.scenario, task.seed, task.years)
         # Changes of worker per child who had one (straight from the worker histories).
@@ -85,8 +90,10 @@ def run_replication(task: Task) -> ReplicationOutput:
         ], ignore_index=True)
         row = {"scenario": task.scenario.name, "rep": task.rep, "seed": task.seed,
                **dict(task.extra), **result.kpis}
-        return ReplicationOutput(task.scenario_index, task.rep, task.seed, row,
-                                 result.stocks, distributions)
+        stocks = result.stocks
+        result.simulation.dispose()
+        return ReplicationOutput(task.scenario_index, task.rep, task.seed, row, stocks,
+                                 distributions)
     except Exception:  # noqa: BLE001 - reported with its seed, the batch goes on
         return ReplicationOutput(task.scenario_index, task.rep, task.seed,
                                  error=traceback.format_exc())

@@ -418,6 +418,26 @@ class Simulation:
                                   direct, needed, cases))
         self.rec.workforce.extend(accounts.composition(now))
 
+    def dispose(self) -> None:
+        """Break the reference cycles of a finished run so it is freed at once.
+
+        Pending events point at processes that point back at their events; workers hold
+        children that hold them. Left alone, each replication is ~140,000 objects for the
+        cyclic garbage collector (about a third of a replication's time in a batch).
+        """
+        for *_, event in self.env._queue:
+            event.callbacks = None
+        self.env._queue.clear()
+        for worker in self.alloc.people:
+            worker.cases.clear()
+        for kind in self.alloc.kinds:
+            kind.queue.clear()
+            for unit in kind.units:
+                unit.queue.clear()
+        for child in self.rec.children:
+            child.worker = None
+            child.request = None
+
     def run(self) -> Recorder:
         """Simulate to the horizon and return the recorder."""
         contacts = self._draw_contacts()

@@ -17,6 +17,8 @@ still independent of the structure.
 from __future__ import annotations
 
 import hashlib
+import itertools
+from collections.abc import Callable
 
 import numpy as np
 
@@ -41,30 +43,31 @@ class Streams:
         return np.random.Generator(np.random.PCG64(seq))
 
 
-class Luck:
-    """A child's own uniforms, handed out one at a time as Python floats."""
+class _Overflow:
+    """Draws past a child's row: a stream keyed by the child, created only if needed."""
 
-    __slots__ = ("_draws", "_next", "_streams", "_key", "_name", "_overflow")
+    __slots__ = ("_streams", "_name", "_key", "_it")
 
-    def __init__(self, draws: list[float], streams: Streams, key: int,
-                 name: str = "luck-overflow") -> None:
-        self._draws = draws
-        self._next = 0
-        self._streams = streams
-        self._key = key
-        self._name = name
-        self._overflow: list[float] | None = None
+    def __init__(self, streams: Streams, name: str, key: int) -> None:
+        self._streams, self._name, self._key = streams, name, key
+        self._it = None
 
-    def __call__(self) -> float:
-        i = self._next
-        self._next = i + 1
-        if i < LUCK_PER_CHILD:
-            return self._draws[i]
-        if self._overflow is None or i - LUCK_PER_CHILD >= len(self._overflow):
-            # Rare long journeys: deterministic continuation keyed by the child.
+    def __iter__(self) -> _Overflow:
+        return self
+
+    def __next__(self) -> float:
+        if self._it is None:
             rng = self._streams.generator(self._name, self._key)
-            self._overflow = rng.random(4 * LUCK_PER_CHILD + i).tolist()
-        return self._overflow[i - LUCK_PER_CHILD]
+            self._it = iter(lambda: float(rng.random()), None)
+        return next(self._it)
+
+
+def Luck(draws: list[float], streams: Streams, key: int,  # noqa: N802 - reads as a type
+         name: str = "luck-overflow") -> Callable[[], float]:
+    """A child's own uniforms as a zero-argument callable: their row, then an overflow
+    stream keyed by the child. A C-level iterator's ``__next__``: it is called on every
+    decision of every journey."""
+    return itertools.chain(draws, _Overflow(streams, name, key)).__next__
 
 
 def luck_rows(streams: Streams, name: str, n: int) -> list[list[float]]:
