@@ -132,11 +132,17 @@ class Simulation:
         }
 
     def _draw_contacts(self) -> Contacts:
-        """Contacts as a Poisson stream, with each child's attributes and luck."""
+        """Contacts as a Poisson stream, with each child's attributes and luck.
+
+        The stream starts a little before day 0 so that the front door, too, starts in
+        steady state: contacts that arrived just before day 0 and are still awaiting a
+        decision are kept (negative arrival days); those decided before day 0 are history.
+        """
         s = self.effective
         per_day = s.demand.contacts_per_10k * s.population / 10_000 / DAYS_PER_YEAR
         rng = self.streams.generator("arrivals")
-        chunks, last = [], 0.0
+        lookback = float(np.ceil(self.d_front_door.ppf(0.9999))) + 1.0
+        chunks, last = [], -lookback
         while last <= self.horizon:  # fixed-size chunks: a longer run extends a shorter one
             gaps = rng.exponential(1.0 / per_day, 4096)
             times = last + np.cumsum(gaps)
@@ -150,15 +156,18 @@ class Simulation:
                                        .model_dump(), "unit": "days"})
         source_cum = np.cumsum(list(s.demand.referral_sources.values()))
         loc_w = np.array(list(s.structure.localities.values()), float)
+        decision = arrival + self.d_front_door.ppf_many(u[:, 1])
+        keep = decision >= 0.0
         return Contacts(
-            arrival=arrival,
-            decision=arrival + self.d_front_door.ppf_many(u[:, 1]),
-            referred=u[:, 0] < s.demand.front_door.referral_rate,
-            age_years=age_dist.ppf_many(u[:, 2]),
-            source=np.searchsorted(source_cum / source_cum[-1], u[:, 3], side="right"),
-            locality=np.searchsorted(np.cumsum(loc_w) / loc_w.sum(), u[:, 4], side="right"),
-            factors=self._factor_masks(u[:, 5:8]),
-            luck=self.streams.generator("journey").random((n, LUCK_PER_CHILD)),
+            arrival=arrival[keep],
+            decision=decision[keep],
+            referred=(u[:, 0] < s.demand.front_door.referral_rate)[keep],
+            age_years=age_dist.ppf_many(u[:, 2])[keep],
+            source=np.searchsorted(source_cum / source_cum[-1], u[:, 3], side="right")[keep],
+            locality=np.searchsorted(np.cumsum(loc_w) / loc_w.sum(), u[:, 4],
+                                     side="right")[keep],
+            factors=self._factor_masks(u[:, 5:8])[keep],
+            luck=self.streams.generator("journey").random((n, LUCK_PER_CHILD))[keep],
         )
 
     def _factor_masks(self, u: np.ndarray) -> np.ndarray:
@@ -181,9 +190,10 @@ class Simulation:
         """Open cases on day 0, with time already elapsed drawn from the stationary law.
 
         A case open at a random moment has a length-biased total length and a uniform
-        share of it already elapsed. The length is the stage's duration cut short at the
-        leaving age, so (entry age, duration) are drawn together from a pool and picked
-        with probability proportional to that effective length.
+        share of it already elapsed. Age matters as it does in the journey: care ends at
+        the leaving age, and a closed case is re-referred only if the child is still under
+        18 then. So (age, duration) are drawn together from a pool, shaped by those rules,
+        and picked with probability proportional to the length.
         """
         s = self.effective
         rng = self.streams.generator("initial-caseload")
@@ -202,8 +212,13 @@ class Simulation:
             if n == 0:
                 continue
             entry_age_pool = age_dist.sample(rng, pool)  # in days
-            length_pool = np.minimum(durations[stage].sample(rng, pool),
-                                     np.maximum(self.adult_age_days - entry_age_pool, 1.0))
+            length_pool = durations[stage].sample(rng, pool)
+            if stage == "cla":  # the journey ends care at the leaving age, and only care
+                length_pool = np.minimum(length_pool,
+                                         np.maximum(self.adult_age_days - entry_age_pool, 1.0))
+            elif stage == "closed_returning":  # only children still under 18 when they return
+                under_age = entry_age_pool + length_pool < self.adult_age_days
+                entry_age_pool, length_pool = entry_age_pool[under_age], length_pool[under_age]
             u = rng.random((n, 6))
             idx = length_biased_pick(length_pool, u[:, 0])
             elapsed = length_pool[idx] * u[:, 1]

@@ -81,7 +81,7 @@ def simulate(scenario: Scenario, seed: int, years: float | None = None) -> RunRe
     final = counts[counts["day"] == counts["day"].max()].set_index("stage")["open"].to_dict()
     kpis = compute_kpis(
         rec, years=sim.years, population=scenario.population,
-        contacts=len(sim.contacts.arrival), pending_waits=sim.alloc.pending_waits(sim.horizon), final_counts=final)
+        contacts=int(np.sum(sim.contacts.arrival >= 0)), pending_waits=sim.alloc.pending_waits(sim.horizon), final_counts=final)
     return RunResult(scenario, seed, sim.years, kpis, counts, sim.events_processed, sim)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from simulation.batch import run_batch
 from simulation.calibration import TARGETS, calibration_table
 from simulation.distributions import DAYS_PER_YEAR
-from simulation.results import simulate
 from simulation.scenario import STAGES
 from simulation.stats import mean_ci
 
@@ -29,18 +29,17 @@ def test_baseline_reproduces_national_figure(table, target):
 
 
 def test_steady_state_baseline_does_not_drift(baseline):
-    """Equivalence test: the change in each stock from year 1 to year 5, with its 95% CI
-    over replications, lies within +/-5% of the stock's level."""
-    changes: dict[str, list[float]] = {s: [] for s in STAGES}
-    levels: dict[str, list[float]] = {s: [] for s in STAGES}
-    for seed in range(200, 206):
-        stocks = simulate(baseline, seed, 5).stocks
-        year = (stocks["day"] // DAYS_PER_YEAR).astype(int)
-        for stage in STAGES:
-            by_year = stocks[stocks["stage"] == stage].groupby(year)["open"].mean()
-            changes[stage].append(by_year.loc[4] - by_year.loc[0])
-            levels[stage].append(by_year.mean())
+    """Equivalence test: each stock's trend over 5 years (least-squares slope of its weekly
+    values, per replication), with its 95% CI over 16 replications, lies within +/-5% of
+    the stock's level. 16 replications: the CP and CLA stocks wander (long plans), and
+    fewer leave the interval wider than the margin (measured: +/-25 cases with 8)."""
+    runs = run_batch([baseline], 16, seed=200, years=5, jobs=2, progress=False)
     for stage in STAGES:
-        ci = mean_ci(changes[stage])
-        margin = 0.05 * float(np.mean(levels[stage]))
+        changes, levels = [], []
+        for _, frame in runs.stocks[runs.stocks["stage"] == stage].groupby("rep"):
+            slope = np.polyfit(frame["day"].to_numpy(), frame["open"].to_numpy(), 1)[0]
+            changes.append(slope * 5 * DAYS_PER_YEAR)
+            levels.append(frame["open"].mean())
+        ci = mean_ci(changes)
+        margin = 0.05 * float(np.mean(levels))
         assert -margin <= ci.low and ci.high <= margin, (stage, ci, margin)
