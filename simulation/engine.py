@@ -311,13 +311,20 @@ class Simulation:
                           else self.d_s47_no_icpc.ppf(u_duration))
         return self.no_icpc_outcome(u_next)
 
-    def _cin(self, child: Child, remaining: float | None, elapsed: float):
-        env, rec = self.env, self.rec
-        rec.move(child, "cin", env.now)
+    def _start_plan(self, child: Child, stage: str, counter: str,
+                    remaining: float | None) -> None:
+        """Enter a plan stage: move there, count the start (not for day 0's caseload, whose
+        plans began before the run), and ask for a worker; the plan runs on regardless."""
+        now = self.env.now
+        self.rec.move(child, stage, now)
         if remaining is None:
-            rec.events["cin_start"].append(env.now)
+            self.rec.events[counter].append(now)
+        self.alloc.enter(child, stage, now)
+
+    def _cin(self, child: Child, remaining: float | None, elapsed: float):
+        env = self.env
+        self._start_plan(child, "cin", "cin_start", remaining)
         u_duration, u_next = child.luck(), child.luck()
-        self.alloc.enter(child, "cin", env.now)
         yield env.timeout(remaining if remaining is not None else self.d_cin.ppf(u_duration))
         return self.cin_outcome(u_next)
 
@@ -325,11 +332,8 @@ class Simulation:
         """A CP plan, reviewed at 3 months then 6-monthly, ending by one of its routes."""
         env, rec = self.env, self.rec
         start = env.now - elapsed
-        rec.move(child, "cp", env.now)
-        if remaining is None:
-            rec.events["cp_start"].append(env.now)
+        self._start_plan(child, "cp", "cp_start", remaining)
         u_duration, u_next = child.luck(), child.luck()
-        self.alloc.enter(child, "cp", env.now)
         yield env.timeout(remaining if remaining is not None else self.d_cp.ppf(u_duration))
         # Review conferences change nothing the model tracks, so they are counted, not
         # simulated as events.
@@ -345,11 +349,8 @@ class Simulation:
         """A looked-after episode: a placement, then an exit route (or turning 18)."""
         env, rec = self.env, self.rec
         start = env.now - elapsed
-        rec.move(child, "cla", env.now)
-        if remaining is None:
-            rec.events["cla_start"].append(env.now)
+        self._start_plan(child, "cla", "cla_start", remaining)
         u_duration, u_placement, u_exit = child.luck(), child.luck(), child.luck()
-        self.alloc.enter(child, "cla", env.now)
         placement = self.placement(u_placement)
         length = remaining if remaining is not None else self.d_cla.ppf(u_duration)
         to_adulthood = child.birth_day + self.adult_age_days - env.now
