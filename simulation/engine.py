@@ -37,7 +37,7 @@ from simulation.distributions import (
     length_biased_pick,
 )
 from simulation.effects import apply_effects
-from simulation.randomness import LUCK_PER_CHILD, Luck, Streams
+from simulation.randomness import LUCK_PER_CHILD, Luck, Streams, luck_rows
 from simulation.recorder import Child, Recorder
 from simulation.scenario import STAGES, Scenario
 from simulation.schema.workforce import PARENTAL_FACTORS
@@ -226,7 +226,7 @@ class Simulation:
             entry_age = entry_age_pool[idx] / DAYS_PER_YEAR
             locality = np.searchsorted(loc_cum, u[:, 2], side="right")
             factors = self._factor_masks(u[:, 3:6]).tolist()
-            luck = rng.random((n, LUCK_PER_CHILD)).tolist()
+            luck = luck_rows(rng.random((n, LUCK_PER_CHILD)))
             for i in range(n):
                 cid = len(self.rec.children)
                 child = self._make_child(
@@ -387,7 +387,7 @@ class Simulation:
         env = self.env
         referred = np.flatnonzero(contacts.referred)
         order = referred[np.argsort(contacts.decision[referred], kind="stable")]
-        luck_rows = contacts.luck[order].tolist()
+        rows = luck_rows(contacts.luck[order])
         decision = contacts.decision[order].tolist()
         arrival = contacts.arrival[order].tolist()
         age = contacts.age_years[order].tolist()
@@ -401,7 +401,7 @@ class Simulation:
             if t > env.now:
                 yield env.timeout(t - env.now)
             child = self._make_child(first_id + k, k, arrival[j], age[j], locality[j],
-                                     source[j], luck_rows[j], factors=factors[j])
+                                     source[j], rows[j], factors=factors[j])
             child.spells.append(("front_door", child.arrival))
             env.process(self.journey(child, "referral"))
             self.processes_started += 1

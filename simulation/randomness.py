@@ -16,9 +16,10 @@ still independent of the structure.
 
 from __future__ import annotations
 
+import array
 import hashlib
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -62,7 +63,7 @@ class _Overflow:
         return next(self._it)
 
 
-def Luck(draws: list[float], streams: Streams, key: int,  # noqa: N802 - reads as a type
+def Luck(draws: Iterable[float], streams: Streams, key: int,  # noqa: N802 - reads as a type
          name: str = "luck-overflow") -> Callable[[], float]:
     """A child's own uniforms as a zero-argument callable: their row, then an overflow
     stream keyed by the child. A C-level iterator's ``__next__``: it is called on every
@@ -70,6 +71,24 @@ def Luck(draws: list[float], streams: Streams, key: int,  # noqa: N802 - reads a
     return itertools.chain(draws, _Overflow(streams, name, key)).__next__
 
 
-def luck_rows(streams: Streams, name: str, n: int) -> list[list[float]]:
-    """``n`` rows of per-child uniforms from the named stream, drawn in one batch."""
-    return streams.generator(name).random((n, LUCK_PER_CHILD)).tolist()
+class _Rows:
+    """Rows of a uniforms matrix as memoryview slices of one flat array of doubles.
+
+    A run hands out tens of thousands of rows; a list of Python floats per row would be
+    ~33 objects each to create and free. A slice is one object, and yields the same
+    floats, bit for bit, on demand.
+    """
+
+    __slots__ = ("_view", "_width")
+
+    def __init__(self, matrix: np.ndarray) -> None:
+        self._view = memoryview(array.array("d", np.ascontiguousarray(matrix, float).tobytes()))
+        self._width = matrix.shape[1]
+
+    def __getitem__(self, i: int) -> memoryview:
+        return self._view[i * self._width:(i + 1) * self._width]
+
+
+def luck_rows(matrix: np.ndarray) -> _Rows:
+    """Per-child rows of uniforms (one row per child, LUCK_PER_CHILD wide)."""
+    return _Rows(matrix)
