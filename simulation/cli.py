@@ -103,14 +103,14 @@ def run(scenario: str, seed: int | None, years: float | None, out: Path | None,
 def kpi_summary(s: Scenario, seed: int, years: float, kpis: dict[str, float]) -> str:
     """A readable table of the KPIs, with the national figure beside each where there is one."""
     lines = [f"{s.name}: {years:g} years, seed {seed}, {s.population:,} children", ""]
-    lines.append(f"  {'KPI':<44}{'value':>12}   national")
+    lines.append(f"  {'KPI':<50}{'value':>12}   national")
     for name, value in kpis.items():
         info = KPI_INFO[name]
         national = info.national
         if national is not None and info.kind == "count":
             national *= s.population / 10_000  # published per 10,000 children
         shown = format_kpi(name, national) if national is not None else ""
-        lines.append(f"  {info.label:<44}{format_kpi(name, value):>12}   {shown}")
+        lines.append(f"  {info.label:<50}{format_kpi(name, value):>12}   {shown}")
     effects = s.assumed_effects()
     lines.append("")
     if effects:

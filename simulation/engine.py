@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Generator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,13 @@ import simpy
 from models.accounts import WeeklyAccounts
 from models.teams import Allocator
 from models.workforce import WorkforceDynamics
+from simulation.contacts import (
+    Contacts,
+    age_distribution,
+    draw_contacts,
+    factor_masks,
+    localities,
+)
 from simulation.distributions import (
     DAYS_PER_UNIT,
     DAYS_PER_YEAR,
@@ -40,11 +46,9 @@ from simulation.effects import apply_effects
 from simulation.randomness import LUCK_PER_CHILD, Luck, Streams, luck_rows
 from simulation.recorder import Child, Recorder
 from simulation.scenario import STAGES, Scenario
-from simulation.schema.workforce import PARENTAL_FACTORS
 
 WORKING_DAY = DAYS_PER_UNIT["working_days"]
 PREVIOUS_EPISODE_DAYS = 91.0
-FACTOR_BITS = np.array([1, 2, 4])  # domestic abuse, mental health, substance misuse
 
 
 class Decision:
@@ -63,20 +67,6 @@ class Decision:
 
     def __call__(self, u: float) -> str:
         return self.labels[bisect.bisect_right(self.cum, u)]
-
-
-@dataclass(frozen=True)
-class Contacts:
-    """All contacts of a run, drawn up front (arrivals do not depend on the structure)."""
-
-    arrival: np.ndarray      # day of contact
-    decision: np.ndarray     # day the front door decides
-    referred: np.ndarray     # bool: becomes a referral
-    age_years: np.ndarray
-    source: np.ndarray       # index into referral_sources
-    locality: np.ndarray
-    factors: np.ndarray      # bit mask of parental factors (FACTOR_BITS)
-    luck: np.ndarray         # per-child uniforms (rows used only for referred children)
 
 
 class Simulation:
@@ -131,51 +121,6 @@ class Simulation:
             "cp": self._cp, "cla": self._cla,
         }
 
-    def _draw_contacts(self) -> Contacts:
-        """Contacts as a Poisson stream, with each child's attributes and luck.
-
-        The stream starts a little before day 0 so that the front door, too, starts in
-        steady state: contacts that arrived just before day 0 and are still awaiting a
-        decision are kept (negative arrival days); those decided before day 0 are history.
-        """
-        s = self.effective
-        per_day = s.demand.contacts_per_10k * s.population / 10_000 / DAYS_PER_YEAR
-        rng = self.streams.generator("arrivals")
-        lookback = float(np.ceil(self.d_front_door.ppf(0.9999))) + 1.0
-        chunks, last = [], -lookback
-        while last <= self.horizon:  # fixed-size chunks: a longer run extends a shorter one
-            gaps = rng.exponential(1.0 / per_day, 4096)
-            times = last + np.cumsum(gaps)
-            chunks.append(times)
-            last = times[-1]
-        arrival = np.concatenate(chunks)
-        arrival = arrival[arrival < self.horizon]
-        n = len(arrival)
-        u = self.streams.generator("child-attributes").random((n, 8))
-        age_dist = build_distribution({"dist": "histogram", **s.demand.age_at_contact_years
-                                       .model_dump(), "unit": "days"})
-        source_cum = np.cumsum(list(s.demand.referral_sources.values()))
-        loc_w = np.array(list(s.structure.localities.values()), float)
-        decision = arrival + self.d_front_door.ppf_many(u[:, 1])
-        keep = decision >= 0.0
-        return Contacts(
-            arrival=arrival[keep],
-            decision=decision[keep],
-            referred=(u[:, 0] < s.demand.front_door.referral_rate)[keep],
-            age_years=age_dist.ppf_many(u[:, 2])[keep],
-            source=np.searchsorted(source_cum / source_cum[-1], u[:, 3], side="right")[keep],
-            locality=np.searchsorted(np.cumsum(loc_w) / loc_w.sum(), u[:, 4],
-                                     side="right")[keep],
-            factors=self._factor_masks(u[:, 5:8])[keep],
-            luck=self.streams.generator("journey").random((n, LUCK_PER_CHILD))[keep],
-        )
-
-    def _factor_masks(self, u: np.ndarray) -> np.ndarray:
-        """Parental factors from their prevalences, one uniform column each."""
-        p = self.effective.demand.parental_factors
-        prevalence = np.array([getattr(p, f) for f in PARENTAL_FACTORS])
-        return ((u < prevalence) * FACTOR_BITS).sum(axis=1)
-
     def _make_child(self, cid: int, key: int, arrival: float, age_years: float,
                     locality: int, source: str, luck_row: list[float],
                     initial: bool = False, factors: int = 0) -> Child:
@@ -201,10 +146,7 @@ class Simulation:
             "assessment": self.d_assessment, "s47": self.d_time_to_icpc,
             "cin": self.d_cin, "cp": self.d_cp, "cla": self.d_cla,
             "closed_returning": self.d_re_referral}
-        age_dist = build_distribution({"dist": "histogram", **s.demand.age_at_contact_years
-                                       .model_dump(), "unit": "years"})
-        loc_w = np.array(list(s.structure.localities.values()), float)
-        loc_cum = np.cumsum(loc_w) / loc_w.sum()
+        age_dist = age_distribution(s)
         pool = 20_000
         starts = []
         for stage in (*STAGES, "closed_returning"):
@@ -224,8 +166,8 @@ class Simulation:
             elapsed = length_pool[idx] * u[:, 1]
             remaining = length_pool[idx] - elapsed
             entry_age = entry_age_pool[idx] / DAYS_PER_YEAR
-            locality = np.searchsorted(loc_cum, u[:, 2], side="right")
-            factors = self._factor_masks(u[:, 3:6]).tolist()
+            locality = localities(s, u[:, 2])
+            factors = factor_masks(s, u[:, 3:6]).tolist()
             luck = luck_rows(rng.random((n, LUCK_PER_CHILD)))
             for i in range(n):
                 cid = len(self.rec.children)
@@ -456,7 +398,7 @@ class Simulation:
 
     def run(self) -> Recorder:
         """Simulate to the horizon and return the recorder."""
-        contacts = self._draw_contacts()
+        contacts = draw_contacts(self.effective, self.streams, self.horizon, self.d_front_door)
         self.contacts = contacts
         self._decisions_sorted = np.sort(contacts.decision)
         self._fd_only_decisions = np.sort(contacts.decision[~contacts.referred])
