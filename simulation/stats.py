@@ -135,8 +135,10 @@ def warmup_warning(series: Sequence[float], name: str, threshold: float = 0.1) -
     result = mser5(series)
     if result.truncation_fraction > threshold:
         return (f"{name}: MSER-5 suggests discarding the first {result.truncation_fraction:.0%} "
-                f"of the run as warm-up; the initial state may be far from steady state "
-                f"(see `csflow initial-state`)")
+                f"of the run as warm-up: the stocks move away from the initial state. That is "
+                f"expected when a scenario changes the flows (a new structure or assumed "
+                f"effects acting on today's caseload); for a steady-state comparison, give "
+                f"the scenario its own initial_state (`csflow initial-state`)")
     return None
 
 
