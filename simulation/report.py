@@ -39,17 +39,11 @@ class KpiLabel(NamedTuple):
 
 _UNITS = {"count": "a year", "rate": "%", "gbp": "£", "days": "days", "hours": "hours",
           "working_days": "working days", "per_10k": "per 10,000 children", "cases": "cases"}
-
-
-def _plain(text: str) -> str:
-    """KPI_INFO's indented "of which ..." labels need their parent when read alone."""
-    text = text.strip()
-    return f"Worker changes per child a year: {text[9:]}" if text.startswith("of which ") else text
-
-
-# Labels come from simulation.kpis so that the terminal, the docs and the report agree.
-KPI_LABELS: dict[str, KpiLabel] = {k: KpiLabel(_plain(i.label), _UNITS.get(i.kind, ""))
-                                   for k, i in KPI_INFO.items()}
+# From simulation.kpis, so the terminal, the docs and the report agree; its indented
+# "of which ..." labels get their parent, as a table row reads them alone.
+KPI_LABELS: dict[str, KpiLabel] = {
+    k: KpiLabel(i.label.strip().replace("of which ", "Worker changes per child a year: "),
+                _UNITS.get(i.kind, "")) for k, i in KPI_INFO.items()}
 HEADLINE = ["referrals", "assessments_within_45wd_rate", "cp_plans_started", "cla_started",
             "cla_per_10k_end", "mean_days_in_care", "sw_changes_per_child",
             "children_3plus_workers_rate", "cla_3plus_workers_rate", "mean_days_unallocated",
@@ -61,7 +55,6 @@ STAGES = {"front_door": "Front door (contacts)", "assessment": "Assessment",
 CARE_BANDS = {0: "under 1 month", 30: "1–6 months", 180: "6–12 months", 360: "1–2 years",
               720: "2–5 years", 1800: "5 years or more"}
 ID_COLUMNS = {"scenario", "rep", "seed", "sample"}
-Table = dict[str, Any]
 
 
 def kpi_label(kpi: str) -> KpiLabel:
@@ -75,12 +68,17 @@ def format_value(kpi: str, value: Any, signed: bool = False) -> str:
     if value is None or pd.isna(value) or not np.isfinite(value):
         return "n/a"
     unit, v = kpi_label(kpi).unit, abs(float(value))
-    sign = ("+" if value >= 0 else "−") if signed else ("−" if value < 0 else "")
     if unit == "%":
-        return sign + (f"{v * 100:.1f} pts" if signed else f"{v * 100:.1f}%")
-    if unit == "£":
-        return f"{sign}£{v:,.0f}"
-    return sign + (f"{v:,.0f}" if v >= 100 else f"{v:.1f}" if v >= 10 else f"{v:.2f}")
+        body = f"{v * 100:.1f}" + (" pts" if signed else "%")
+    elif unit == "£":
+        body = f"£{v:,.0f}"
+    else:  # three significant figures, or two below 1 (0.050, 0.0012)
+        places = 0 if v >= 100 else 1 if v >= 10 else 2 if v >= 1 or v == 0 else min(
+            4, 1 - int(np.floor(np.log10(v))))
+        body = f"{v:,.{places}f}"
+    if not any(c in "123456789" for c in body):  # rounds to zero: no sign
+        return body
+    return (("+" if value >= 0 else "−") if signed else ("−" if value < 0 else "")) + body
 
 
 def _axis_formatter(kpi: str) -> Any:
@@ -93,59 +91,51 @@ def _axis_formatter(kpi: str) -> Any:
 
 
 # ------------------------------------------------------------------ files, pages, figures
-def _manifest(folder: Path) -> dict[str, Any]:
-    path = folder / "manifest.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: manifest.json missing (is this a csflow batch folder?)")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _read(folder: Path, name: str, required: bool = False) -> pd.DataFrame | None:
+def _read(folder: Path, name: str, required: bool = False) -> Any:
+    """A saved file (parquet, csv or json); None if an optional one is absent."""
     path = folder / name
     if not path.exists():
         if required:
             raise FileNotFoundError(f"{path}: {name} missing (is this a csflow batch folder?)")
         return None
+    if name.endswith(".json"):
+        return json.loads(path.read_text(encoding="utf-8"))
     return pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path)
 
 
 def _kpis_in(frame: pd.DataFrame) -> list[str]:
     """KPI columns in reading order: headline, the rest of KPI_ORDER, then unknown ones."""
-    numeric = [c for c in frame.columns
-               if c not in ID_COLUMNS and pd.api.types.is_numeric_dtype(frame[c])]
-    known = [k for k in [*HEADLINE, *KPI_ORDER] if k in numeric]
-    return list(dict.fromkeys(known + sorted(set(numeric) - set(known))))
+    order = dict.fromkeys([*HEADLINE, *KPI_ORDER, *sorted(frame.columns)])
+    return [c for c in order if c in frame.columns and c not in ID_COLUMNS
+            and pd.api.types.is_numeric_dtype(frame[c])]
 
 
 def _render(folder: Path, manifest: dict[str, Any], **context: Any) -> Path:
+    """Fill templates/report.html; the manifest is there as ``m``."""
     source = resources.files("simulation").joinpath("templates/report.html")
-    template = Environment(autoescape=True).from_string(source.read_text(encoding="utf-8"))
-    warnings = list(manifest.get("warnings", []))
-    if manifest.get("failures"):
-        warnings.append(f"{manifest['failures']} replication(s) failed and are left out: "
-                        "see failures.csv.")
-    facts = [*context.pop("facts"), ("Simulated years", manifest.get("years", "?")),
-             ("Random seed", manifest.get("seed", "?")), ("Created", manifest.get("created", "?")),
-             ("Command", manifest.get("command") or "—")]
     out = folder / "report.html"
-    out.write_text(template.render(
-        facts=[(k, str(v)) for k, v in facts], warnings=warnings, years=manifest.get("years", "?"),
-        version=manifest.get("package_versions", {}).get("csflow", ""), **context),
-        encoding="utf-8")
+    out.write_text(Environment(autoescape=True).from_string(
+        source.read_text(encoding="utf-8")).render(
+        m=manifest, **context), encoding="utf-8")
     return out
 
 
-def _png(fig: plt.Figure, legend: list[str] | None = None, colours: dict | None = None) -> str:
-    """Lay out, encode and close (a report makes many figures and must not leak them);
-    ``legend`` puts one scenario legend above all panels."""
-    top = 1.0
+def _png(fig: plt.Figure, legend: list[str] | None = None, colours: dict | None = None,
+         left: float = 0.8, gap: float = 0.9, marker: str = "o") -> str:
+    """Lay out, encode and close (a report makes many figures and must not leak them).
+    Margins are in inches: tight_layout measured every label and took most of the time."""
+    w, h = fig.get_size_inches()
+    rows, cols = fig.axes[0].get_gridspec().get_geometry()
+    top = (0.4 if fig.axes[0].get_title() else 0.15) + (0.55 if legend else 0)
+    ax_w = (w - left - 0.25 - (cols - 1) * gap) / cols
+    ax_h = (h - top - 0.6 - (rows - 1) * 0.9) / rows
+    fig.subplots_adjust(left=left / w, right=1 - 0.25 / w, bottom=0.6 / h, top=1 - top / h,
+                        wspace=gap / ax_w, hspace=0.9 / ax_h)
     if legend:
-        top = 1 - 0.45 / fig.get_figheight()
-        handles = [plt.Line2D([], [], color=colours[n], marker="o", lw=2) for n in legend]
+        handles = [plt.Line2D([], [], color=colours[n], marker=marker, ms=8,
+                              lw=0 if marker == "s" else 2) for n in legend]
         fig.legend(handles, legend, loc="upper center", ncol=len(legend), frameon=False,
                    title="Scenario", title_fontsize=9, fontsize=9, bbox_to_anchor=(0.5, 1.0))
-        top -= 0.25 / fig.get_figheight()
-    fig.tight_layout(rect=(0, 0, 1, top))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
@@ -167,7 +157,7 @@ def _panels(n: int, cols: int = 4, size: tuple[float, float] = (3.0, 2.4)) -> tu
 def build_report(folder: Path) -> Path:
     """Rebuild ``folder/report.html`` from the saved files, for a comparison or a sweep."""
     folder = Path(folder)
-    kind = _manifest(folder).get("kind", "compare")
+    kind = _read(folder, "manifest.json", True).get("kind", "compare")
     if kind not in ("compare", "sweep"):
         raise ValueError(f"{folder / 'manifest.json'}: unknown kind {kind!r}")
     return build_sweep_report(folder) if kind == "sweep" else build_compare_report(folder)
@@ -178,20 +168,19 @@ def build_compare_report(folder: Path) -> Path:
     """Write ``folder/report.html`` for a compare folder. Absent optional files (stocks,
     distributions, differences) drop their part of the report; summary.csv is recomputed."""
     folder = Path(folder)
-    manifest = _manifest(folder)
+    manifest = _read(folder, "manifest.json", True)
     runs = _read(folder, "runs.parquet", required=True)
     summary = _read(folder, "summary.csv")
     if summary is None:
         summary = summarise(runs, _kpis_in(runs))
-    diffs, stocks = _read(folder, "differences.csv"), _read(folder, "stocks.parquet")
-    dists = _read(folder, "distributions.parquet")
+    diffs, stocks, dists = (_read(folder, name) for name in (
+        "differences.csv", "stocks.parquet", "distributions.parquet"))
     records = manifest.get("scenarios", [])
     names = list(dict.fromkeys([r["name"] for r in records] + list(runs["scenario"])))
     colours = dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
     kpis = [k for k in _kpis_in(runs) if k in set(summary["kpi"])] or list(summary["kpi"].unique())
     headline = [k for k in HEADLINE if k in kpis]
-    figures: dict[str, str | None] = {"headline": None, "stocks": None, "waiting": None,
-                                      "changes": None, "care": None}
+    figures: dict[str, str] = {}  # the template leaves out the sections of absent figures
     if headline:
         figures["headline"] = _headline_figure(summary, headline, names, colours)
     if stocks is not None and not stocks.empty:
@@ -203,14 +192,12 @@ def build_compare_report(folder: Path) -> Path:
     return _render(
         folder, manifest, kind="compare", title="Operating models compared: " + ", ".join(names),
         facts=[("Scenarios", ", ".join(names)), ("Replications", reps)], reps=reps,
-        scenarios=[{"name": r["name"], "description": r.get("description", "")} for r in records],
         headline=_kpi_table(headline, names, summary, diffs), figures=figures,
-        others=_kpi_table([k for k in kpis if k not in headline], names, summary, diffs),
-        assumptions=_assumptions(records), no_effects=manifest.get("no_effects", False))
+        others=_kpi_table([k for k in kpis if k not in headline], names, summary, diffs))
 
 
 def _kpi_table(kpis: list[str], names: list[str], summary: pd.DataFrame,
-               diffs: pd.DataFrame | None) -> Table | None:
+               diffs: pd.DataFrame | None) -> dict[str, Any] | None:
     """One row per KPI: each scenario's mean and CI, then paired differences from the
     baseline, flagged where the interval excludes zero."""
     if not kpis:
@@ -224,44 +211,38 @@ def _kpi_table(kpis: list[str], names: list[str], summary: pd.DataFrame,
     rows = []
     for kpi in kpis:
         text, unit = kpi_label(kpi)
-        row: list[Any] = [{"text": text, "sub": "" if unit in ("%", "£") or unit in text
-                           else unit}]
-        for name in names:
-            r = s.loc[(name, kpi)] if (name, kpi) in s.index else None
-            ci = "" if r is None or pd.isna(r["ci_low"]) else \
-                f"({format_value(kpi, r['ci_low'])} – {format_value(kpi, r['ci_high'])})"
-            row.append({"text": "n/a" if r is None else format_value(kpi, r["mean"]), "sub": ci})
-        for name in vs:
-            r = d.loc[(name, kpi)] if (name, kpi) in d.index else None
-            if r is None:
-                row.append({"text": "n/a"})
-                continue
-            low, high = (format_value(kpi, r[c], True).replace(" pts", "")
-                         for c in ("ci_low", "ci_high"))
-            row.append({"text": format_value(kpi, r["mean_difference"], True),
-                        "sub": "" if pd.isna(r["ci_low"]) else f"({low} to {high})",
-                        "cls": "flag" if r["ci_low"] > 0 or r["ci_high"] < 0 else ""})
-        rows.append(row)
+        rows.append([{"text": text, "sub": "" if unit in ("%", "£") or unit in text else unit}]
+                    + [_cell(kpi, s, n, "mean") for n in names]
+                    + [_cell(kpi, d, n, "mean_difference") for n in vs])
     return {"header": ["Measure", *names, *[f"{n} vs {baseline}" for n in vs]], "rows": rows,
             "baseline": baseline if vs else None, "text_columns": [0]}
+
+
+def _cell(kpi: str, frame: pd.DataFrame, name: str, column: str) -> dict[str, str]:
+    """"mean (low – high)", or for a difference "+d (low to high)" flagged if it excludes 0."""
+    if (name, kpi) not in frame.index:
+        return {"text": "n/a"}
+    mid, low, high = frame.loc[(name, kpi), [column, "ci_low", "ci_high"]].astype(float)
+    signed = column != "mean"
+    low_text, high_text = (format_value(kpi, v, signed).replace(" pts", "") for v in (low, high))
+    return {"text": format_value(kpi, mid, signed), "cls": "flag" if signed and (
+        low > 0 or high < 0) else "", "sub": "" if np.isnan(low) else
+        f"({low_text} {'to' if signed else '–'} {high_text})"}
 
 
 def _headline_figure(summary: pd.DataFrame, kpis: list[str], names: list[str],
                      colours: dict[str, Any]) -> str:
     """Point and 95% interval per scenario, one panel (own scale) per headline KPI."""
-    s = summary.drop_duplicates(["scenario", "kpi"]).set_index(["scenario", "kpi"])
-    fig, axes = _panels(len(kpis), size=(2.95, 2.3))
+    s = summary[summary["scenario"].isin(names)].drop_duplicates(["scenario", "kpi"])
+    fig, axes = _panels(len(kpis), size=(3.0, 2.5))
     for ax, kpi in zip(axes, kpis, strict=False):
-        for i, name in enumerate(names):
-            if (name, kpi) not in s.index:
-                continue
-            mean, low, high = s.loc[(name, kpi), ["mean", "ci_low", "ci_high"]].astype(float)
-            err = [[mean - low], [high - mean]] if np.isfinite([low, high]).all() else None
-            ax.errorbar(i, mean, yerr=err, fmt="o", ms=6, capsize=4, lw=1.8, color=colours[name])
+        for _, r in s[s["kpi"] == kpi].iterrows():
+            err = np.nan_to_num([[r["mean"] - r["ci_low"]], [r["ci_high"] - r["mean"]]])
+            ax.errorbar(names.index(r["scenario"]), r["mean"], yerr=np.abs(err), fmt="o", ms=6,
+                        capsize=4, lw=1.8, color=colours[r["scenario"]])
         text, unit = kpi_label(kpi)
         ax.set_title(textwrap.fill(text, 34), fontsize=9)
-        ax.set_xticks(range(len(names)), [textwrap.shorten(n, 14, placeholder="…")
-                                          for n in names], fontsize=8)
+        ax.set_xticks(range(len(names)), [n[:14] for n in names], fontsize=8)
         ax.set_xlim(-0.6, len(names) - 0.4)
         ax.yaxis.set_major_formatter(_axis_formatter(kpi))
         ax.tick_params(axis="y", labelsize=8)
@@ -290,7 +271,6 @@ def _time_figure(bands: list[tuple[str, pd.DataFrame]], names: list[str],
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("years from start", fontsize=8)
         ax.tick_params(labelsize=8)
-        ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     return _png(fig, names, colours)
 
@@ -316,19 +296,18 @@ def _share_bars(frame: pd.DataFrame, column: str, order: list[str], names: list[
     """Grouped bars: each scenario's share of the total count in each category."""
     counts = frame.groupby(["scenario", column], observed=True)["count"].sum()
     shares = (counts / counts.groupby(level=0).transform("sum")).rename("share").reset_index()
-    fig, (ax,) = _panels(1, size=(9, 3.2))
+    fig, (ax,) = _panels(1, size=(11, 3.4))
     sns.barplot(shares, x=column, y="share", hue="scenario", order=order, hue_order=names,
-                palette=colours, ax=ax, legend=False)
+                palette=colours, saturation=1, ax=ax, legend=False)
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    return _png(fig, names, colours)
+    return _png(fig, names, colours, marker="s")
 
 
 def _distribution_figures(dists: pd.DataFrame, names: list[str], colours: dict[str, Any],
                           years: Any) -> dict[str, str]:
-    out = {}
-    changes = dists[dists["measure"] == "sw_changes"]
+    out, changes = {}, dists[dists["measure"] == "sw_changes"]
     if not changes.empty:
         labels = ["0", "1", "2", "3", "4", "5+"]
         changes = changes.assign(n=[labels[int(min(v, 5))] for v in changes["value"]])
@@ -337,62 +316,31 @@ def _distribution_figures(dists: pd.DataFrame, names: list[str], colours: dict[s
                                      "share of children")
     care = dists[dists["measure"] == "days_in_care"]
     if not care.empty:
-        edges = list(CARE_BANDS)
-        band = [CARE_BANDS[edges[max(np.searchsorted(edges, v, "right") - 1, 0)]]
-                for v in care["value"]]
+        band = pd.cut(care["value"], [*CARE_BANDS, np.inf], right=False,
+                      labels=list(CARE_BANDS.values()))
         out["care"] = _share_bars(care.assign(band=band), "band", list(CARE_BANDS.values()),
                                   names, colours, "length of the care episode (month = 30 days)",
                                   "share of episodes")
     return out
 
 
-def _change(value: Any) -> str:
-    """Assumed effects scale their target by (1 + value): shown as % changes."""
-    if value is None or pd.isna(value):
-        return "n/a"
-    return f"{'+' if value >= 0 else '−'}{abs(value) * 100:.0f}%"
-
-
-def _assumptions(records: list[dict[str, Any]]) -> Table:
-    rows = []
-    for r in records:
-        effects = r.get("assumed_effects") or []
-        if not effects:
-            rows.append([r["name"], "none: structural differences alone", "—", "—", "—"])
-        for e in effects:
-            kind = f"{e['kind']} of " if e.get("kind") else ""
-            rows.append([r["name"], {"text": e["name"], "sub": f"{kind}{e.get('target', '')}"},
-                         _change(e.get("value")),
-                         f"{_change(e.get('low'))} to {_change(e.get('high'))}",
-                         e.get("evidence", "")])
-    return {"header": ["Scenario", "Assumed effect", "Assumed change", "Plausible range",
-                       "Evidence"], "rows": rows, "text_columns": [0, 1, 4]}
-
-
 # ------------------------------------------------------------------ sweep
 def build_sweep_report(folder: Path) -> Path:
     """Write ``folder/report.html`` for a sweep: which parameters move which KPIs."""
     folder = Path(folder)
-    manifest = _manifest(folder)
+    manifest = _read(folder, "manifest.json", True)
     runs = _read(folder, "runs.parquet", required=True)
-    ranges = [p for p in manifest.get("parameters", []) if p["path"] in runs.columns]
-    params = [p["path"] for p in ranges]
+    params = [p["path"] for p in manifest.get("parameters", []) if p["path"] in runs.columns]
     kpis = [k for k in HEADLINE if k in runs.columns and runs[k].dropna().nunique() > 1]
-    summary = _read(folder, "summary.csv")
-    if summary is None or "sample" not in summary.columns:
-        summary = summarise(runs, kpis, by="sample")
+    summary = summarise(runs, kpis, by="sample")  # CIs of sample means, from the runs alone
     means = runs.groupby("sample")[params + kpis].mean()
-    context: dict[str, Any] = {"prcc": None, "tornado": None, "scatter": None,
-                               "needed": len(params) + 3}
-    if params and kpis and len(means) >= len(params) + 3:
-        coefficients = prcc_table(means, params, kpis)
-        context["tornado"] = _tornado(coefficients)
-        context["prcc"] = {"header": ["Measure", *params], "text_columns": [0], "rows": [
-            [kpi_label(k).label, *[{"text": f"{v:+.2f}" if np.isfinite(v) else "n/a",
-                                    "cls": "flag" if abs(v) >= 0.5 else ""}
-                                   for v in coefficients[k]]] for k in kpis]}
+    context: dict[str, Any] = {"needed": len(params) + 3}
     if params and kpis:
         context["scatter"] = _scatter(means, summary, params, kpis)
+    if params and kpis and len(means) >= len(params) + 3:
+        coefficients = prcc_table(means, params, kpis)
+        context.update(tornado=_tornado(coefficients), prcc=[
+            (kpi_label(k).label, list(coefficients[k])) for k in kpis])
     records = manifest.get("scenarios", [])
     name = records[0]["name"] if records else str(runs["scenario"].iloc[0])
     return _render(
@@ -401,16 +349,13 @@ def build_sweep_report(folder: Path) -> Path:
         facts=[("Scenario", name), ("Parameters", ", ".join(params) or "none"),
                ("Combinations", f"{len(means)} ({manifest.get('design', 'lhs')} design)"),
                ("Replications each", manifest.get("reps", "?"))], samples=len(means),
-        parameters={"header": ["Parameter", "Low", "High"], "text_columns": [0], "rows": [
-            [p["path"], f"{p['low']:g}", f"{p['high']:g}"] for p in ranges]},
-        assumptions=_assumptions(records), no_effects=manifest.get("no_effects", False),
-        **context)
+        params=params, **context)
 
 
 def _tornado(coefficients: pd.DataFrame) -> str:
     """One horizontal bar chart of PRCCs per KPI, largest effect on top."""
     fig, axes = _panels(coefficients.shape[1], cols=3,
-                        size=(3.8, 0.9 + 0.35 * len(coefficients)))
+                        size=(3.8, 1.4 + 0.35 * len(coefficients)))
     for ax, kpi in zip(axes, coefficients.columns, strict=False):
         values = coefficients[kpi].fillna(0).sort_values(key=np.abs)
         ax.barh(values.index, values.to_numpy(),
@@ -419,13 +364,15 @@ def _tornado(coefficients: pd.DataFrame) -> str:
         ax.axvline(0, color="#555", lw=0.8)
         ax.set_title(textwrap.fill(kpi_label(kpi).label, 38), fontsize=9)
         ax.tick_params(labelsize=8)
-    return _png(fig)
+    label_width = 0.3 + 0.065 * max(len(str(p)) for p in coefficients.index)
+    return _png(fig, left=label_width, gap=label_width)
 
 
 def _scatter(means: pd.DataFrame, summary: pd.DataFrame, params: list[str],
              kpis: list[str]) -> str:
     """Each KPI (rows) against each parameter (columns): sample means with 95% CIs."""
-    fig, axes = _panels(len(kpis) * len(params), cols=len(params), size=(3.3, 2.2))
+    fig, axes = _panels(len(kpis) * len(params), cols=len(params),
+                        size=(max(2.8, min(4.5, 11 / len(params))), 2.3))
     for i, kpi in enumerate(kpis):
         s = summary[summary["kpi"] == kpi].set_index("sample").reindex(means.index)
         err = np.nan_to_num(np.abs(np.vstack([s["mean"] - s["ci_low"],
@@ -437,5 +384,5 @@ def _scatter(means: pd.DataFrame, summary: pd.DataFrame, params: list[str],
             ax.yaxis.set_major_formatter(_axis_formatter(kpi))
             ax.tick_params(labelsize=7)
             ax.set_xlabel(param if i == len(kpis) - 1 else "", fontsize=8)
-            ax.set_ylabel(textwrap.fill(kpi_label(kpi).label, 24) if j == 0 else "", fontsize=8)
-    return _png(fig)
+            ax.set_ylabel(textwrap.fill(kpi_label(kpi).label, 22) if j == 0 else "", fontsize=8)
+    return _png(fig, left=1.8, gap=0.7)
