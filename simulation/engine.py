@@ -377,7 +377,8 @@ class Simulation:
         self.rec.workforce.extend(accounts.composition(now))
 
     def dispose(self) -> None:
-        """Break the reference cycles of a finished run so it is freed at once.
+        """Break the reference cycles of a finished run so it is freed at once; the
+        simulation cannot be used afterwards.
 
         Pending events point at processes that point back at their events; workers hold
         children that hold them. Left alone, each replication is ~140,000 objects for the
@@ -395,6 +396,10 @@ class Simulation:
         for child in self.rec.children:
             child.worker = None
             child.request = None
+        # Bound methods and generator frames kept by the simulation point back at it, so
+        # everything it owns (every child, with their luck) would wait for the collector:
+        # ~300,000 objects and ~0.4 s a replication. Dropping its attributes frees them now.
+        self.__dict__.clear()
 
     def run(self) -> Recorder:
         """Simulate to the horizon and return the recorder."""
