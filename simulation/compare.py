@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.batch import BatchResult, run_batch
-from simulation.kpis import KPI_ORDER
+from simulation.kpis import KPI_INFO, KPI_ORDER, format_kpi
 from simulation.results import atomic_folder, package_versions, prepare_output
 from simulation.scenario import Scenario, file_sha256, load_scenario
 from simulation.stats import paired_differences, replications_needed, summarise, warmup_warning
@@ -193,9 +193,21 @@ def compare(paths: Sequence[str | Path], reps: int, seed: int, years: float,
 
 
 def headline_table(comparison: Comparison) -> str:
-    """A short text table of headline KPI means per scenario, for the terminal."""
+    """Headline KPIs per scenario for the terminal: "mean ± 95% CI half-width", as people
+    read them (13.9%, 5,120, £75,012,345)."""
     runs = comparison.batch.runs
     if runs.empty:
         return "no successful replications"
-    means = runs.groupby("scenario", sort=False)[HEADLINE_KPIS].mean().T
-    return means.map(lambda v: f"{v:,.3g}" if np.isfinite(v) else "n/a").to_string()
+    summary = summarise(runs, HEADLINE_KPIS)
+    table = {}
+    for name, frame in summary.groupby("scenario", sort=False):
+        cells = []
+        for row in frame.itertuples():
+            half = (row.ci_high - row.ci_low) / 2
+            value = format_kpi(row.kpi, row.mean)
+            cells.append(value if not np.isfinite(half) else
+                         f"{value} ± {format_kpi(row.kpi, half)}")
+        table[name] = cells
+    labels = [KPI_INFO[k].label.strip() if k in KPI_INFO else k for k in HEADLINE_KPIS]
+    return (pd.DataFrame(table, index=labels).to_string()
+            + f"\n(mean ± half-width of the 95% CI over {comparison.reps} replications)")

@@ -104,8 +104,8 @@ def format_kpi(name: str, value: float | None, population: int | None = None) ->
         return f"{value:.1%}"
     if kind in ("count", "cases"):
         return f"{value:,.0f}"
-    if kind == "gbp":
-        return f"£{value:,.0f}"
+    if kind == "gbp":  # millions where the pounds are noise next to the uncertainty
+        return f"£{value / 1e6:,.2f}m" if abs(value) >= 1e6 else f"£{value:,.0f}"
     if kind == "hours":
         return f"{value:,.2f}"
     if kind in ("days", "working_days", "per_10k"):

@@ -17,6 +17,7 @@ from simulation import batch as batch_module
 from simulation.batch import run_batch
 from simulation.cli import main
 from simulation.compare import compare, partial_folder
+from simulation.kpis import format_kpi
 from simulation.results import simulate
 from simulation.scenario import load_scenario
 from simulation.stats import paired_difference_ci, welch_difference_ci
@@ -157,6 +158,13 @@ def test_compare_writes_every_file_and_report_rebuilds_alone(tmp_path):
     assert list(summary.columns) == ["scenario", "kpi", "mean", "ci_low", "ci_high", "n"]
     diffs = pd.read_csv(out / "differences.csv")
     assert set(diffs["scenario"]) == {"fsp"} and set(diffs["baseline"]) == {"baseline"}
+    # The terminal shows each headline KPI by its label, as "mean ± CI half-width".
+    row = summary.set_index(["scenario", "kpi"]).loc[("fsp", "sw_changes_per_child")]
+    cell = (f"{format_kpi('sw_changes_per_child', row['mean'])} ± "
+            f"{format_kpi('sw_changes_per_child', (row['ci_high'] - row['ci_low']) / 2)}")
+    line = next(x for x in result.output.splitlines()
+                if x.startswith("Changes of social worker per child a year"))
+    assert line.rstrip().endswith(cell), (line, cell)
     page = (out / "report.html").read_text()
     assert "data:image/png;base64," in page and 'src="http' not in page
     assert "fsp.cla_entry" in page and "council-reported" in page
