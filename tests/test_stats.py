@@ -74,6 +74,20 @@ def test_mser5_finds_a_planted_transient_and_not_a_phantom():
     assert warmup_warning(series, "stock") and warmup_warning(stationary, "stock") is None
 
 
+def test_warmup_warning_ignores_a_shift_too_small_to_matter():
+    """A stock that starts 1% above its level: MSER-5 truncates, but it is no warm-up
+    problem; 10% above is one."""
+    rng = np.random.default_rng(4)
+    noise = rng.normal(0, 2, 260)
+    slight, large = 2000 + noise, 2000 + noise
+    slight[:80] += 20
+    large[:80] += 200
+    assert mser5(slight).truncation_fraction > 0.1
+    assert warmup_warning(slight, "open cases") is None
+    message = warmup_warning(large, "open cases")
+    assert message and "10.0% higher" in message
+
+
 def test_summaries_have_the_documented_columns_and_values():
     runs = pd.DataFrame({"scenario": ["a", "a", "b", "b"], "rep": [0, 1, 0, 1],
                          "k": [1.0, 3.0, 2.0, 6.0]})
