@@ -194,7 +194,7 @@ def compare(paths: Sequence[str | Path], reps: int, seed: int, years: float,
 
 def headline_table(comparison: Comparison) -> str:
     """Headline KPIs per scenario for the terminal: "mean ± 95% CI half-width", as people
-    read them (13.9%, 5,120, £75,012,345)."""
+    read them (13.9%, 5,120, £75.02m)."""
     runs = comparison.batch.runs
     if runs.empty:
         return "no successful replications"
