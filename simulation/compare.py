@@ -20,15 +20,11 @@ import numpy as np
 import pandas as pd
 
 from simulation.batch import BatchResult, run_batch
-from simulation.kpis import KPI_INFO, KPI_ORDER, format_kpi
+from simulation.kpis import BRIEF_HEADLINE, KPI_INFO, KPI_ORDER, format_kpi
 from simulation.results import atomic_folder, package_versions, prepare_output
 from simulation.scenario import Scenario, file_sha256, load_scenario
 from simulation.stats import paired_differences, replications_needed, summarise, warmup_warning
 
-HEADLINE_KPIS = [k for k in (
-    "referrals", "assessments_within_45wd_rate", "cp_plans_started", "cla_started",
-    "cla_per_10k_end", "mean_days_in_care", "sw_changes_per_child",
-    "children_3plus_workers_rate", "mean_caseload", "total_cost_gbp") if k in KPI_ORDER]
 OPEN_STAGES = ["assessment", "s47", "cin", "cp", "cla"]
 
 
@@ -60,7 +56,7 @@ def precision_reached(runs: pd.DataFrame, precision: float) -> int:
     of its mean, in every scenario (KPIs whose mean is 0 or undefined are skipped)."""
     needed = len(runs) // max(runs["scenario"].nunique(), 1)
     for _, frame in runs.groupby("scenario", sort=False):
-        for kpi in HEADLINE_KPIS:
+        for kpi in BRIEF_HEADLINE:
             values = frame[kpi].dropna()
             if len(values) < 2 or values.mean() == 0:
                 continue
@@ -198,7 +194,7 @@ def headline_table(comparison: Comparison) -> str:
     runs = comparison.batch.runs
     if runs.empty:
         return "no successful replications"
-    summary = summarise(runs, HEADLINE_KPIS)
+    summary = summarise(runs, BRIEF_HEADLINE)
     table = {}
     for name, frame in summary.groupby("scenario", sort=False):
         cells = []
@@ -208,6 +204,6 @@ def headline_table(comparison: Comparison) -> str:
             cells.append(value if not np.isfinite(half) else
                          f"{value} ± {format_kpi(row.kpi, half)}")
         table[name] = cells
-    labels = [KPI_INFO[k].label.strip() if k in KPI_INFO else k for k in HEADLINE_KPIS]
+    labels = [KPI_INFO[k].label.strip() for k in BRIEF_HEADLINE]
     return (pd.DataFrame(table, index=labels).to_string()
             + f"\n(mean ± half-width of the 95% CI over {comparison.reps} replications)")

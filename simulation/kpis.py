@@ -32,6 +32,20 @@ KPI_ORDER: tuple[str, ...] = (
     "placement_cost_gbp", "total_cost_gbp", "cost_per_child_gbp",
 )
 
+# The board-paper measures, in reading order: the report's headline table and figures.
+HEADLINE: tuple[str, ...] = (
+    "referrals", "assessments_within_45wd_rate", "cp_plans_started", "cla_started",
+    "cla_per_10k_end", "mean_days_in_care", "sw_changes_per_child",
+    "children_3plus_workers_rate", "cla_3plus_workers_rate", "mean_days_unallocated",
+    "mean_caseload", "face_to_face_hours_per_child_week", "total_cost_gbp",
+    "cost_per_child_gbp")
+# A shorter list for the terminal table and the --precision rule. Days unallocated is
+# left out of the rule on purpose: its mean is near zero, so a relative half-width of
+# 5% would rarely be reached.
+BRIEF_HEADLINE: tuple[str, ...] = tuple(k for k in HEADLINE if k not in (
+    "cla_3plus_workers_rate", "mean_days_unallocated", "face_to_face_hours_per_child_week",
+    "cost_per_child_gbp"))
+
 
 
 @dataclass(frozen=True)

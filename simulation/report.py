@@ -27,7 +27,7 @@ import seaborn as sns  # noqa: E402
 from jinja2 import Environment  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
-from simulation.kpis import KPI_INFO, KPI_ORDER  # noqa: E402
+from simulation.kpis import HEADLINE, KPI_INFO, KPI_ORDER  # noqa: E402
 from simulation.sensitivity import prcc_table  # noqa: E402
 from simulation.stats import summarise  # noqa: E402
 
@@ -44,11 +44,6 @@ _UNITS = {"count": "a year", "rate": "%", "gbp": "£", "days": "days", "hours": 
 KPI_LABELS: dict[str, KpiLabel] = {
     k: KpiLabel(i.label.strip().replace("of which ", "Worker changes per child a year: "),
                 _UNITS.get(i.kind, "")) for k, i in KPI_INFO.items()}
-HEADLINE = ["referrals", "assessments_within_45wd_rate", "cp_plans_started", "cla_started",
-            "cla_per_10k_end", "mean_days_in_care", "sw_changes_per_child",
-            "children_3plus_workers_rate", "cla_3plus_workers_rate", "mean_days_unallocated",
-            "mean_caseload", "face_to_face_hours_per_child_week", "total_cost_gbp",
-            "cost_per_child_gbp"]
 STAGES = {"front_door": "Front door (contacts)", "assessment": "Assessment",
           "s47": "Section 47 enquiry", "cin": "Child in need plan", "cp": "Child protection plan",
           "cla": "Looked after", "closed": "Closed (running total)"}

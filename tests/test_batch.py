@@ -109,10 +109,10 @@ def test_precision_rule_stops_and_says_how_many(tmp_path):
     assert 3 <= comparison.reps < 40
     runs = comparison.batch.runs
     assert len(runs) == comparison.reps and list(runs["rep"]) == list(range(comparison.reps))
-    from simulation.compare import HEADLINE_KPIS
+    from simulation.kpis import BRIEF_HEADLINE
     from simulation.stats import relative_half_width
 
-    for kpi in HEADLINE_KPIS:
+    for kpi in BRIEF_HEADLINE:
         if runs[kpi].mean():
             assert relative_half_width(runs[kpi]) <= 0.2 + 1e-9, kpi
 

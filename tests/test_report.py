@@ -192,9 +192,9 @@ def test_values_are_formatted_for_a_board_paper():
     assert format_value("mean_caseload", float("nan")) == "n/a"
     assert format_value("mean_days_unallocated", 0.0512) == "0.051"
     assert format_value("mean_days_unallocated", -0.00001) == "0.0000", "no sign on a zero"
-    brief = HEADLINE + ["contacts", "re_referral_rate", "referral_nfa_rate",
-                        "assessment_median_working_days", "sw_changes_handover",
-                        "changes_to_known_worker_rate", "staff_cost_gbp", "placement_cost_gbp"]
+    brief = [*HEADLINE, "contacts", "re_referral_rate", "referral_nfa_rate",
+             "assessment_median_working_days", "sw_changes_handover",
+             "changes_to_known_worker_rate", "staff_cost_gbp", "placement_cost_gbp"]
     assert all(k in KPI_LABELS and KPI_LABELS[k].label for k in brief)
     assert KPI_LABELS["total_cost_gbp"].unit == "£" and KPI_LABELS["agency_share"].unit == "%"
 
