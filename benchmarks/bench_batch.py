@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from simulation.batch import run_batch
-from simulation.compare import compare, load_all
+from simulation.experiments.batch import run_batch
+from simulation.experiments.compare import compare, load_all
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 STRUCTURES = [CONFIGS / f"{name}.yaml" for name in ("hub", "pods", "fsp")]

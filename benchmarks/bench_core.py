@@ -21,8 +21,8 @@ from pathlib import Path
 
 import simpy
 
-from simulation.engine import Simulation
-from simulation.results import gc_paused
+from simulation.engine.journey import Simulation
+from simulation.outputs.run import gc_paused
 from simulation.scenario import load_scenario
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"

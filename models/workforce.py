@@ -23,8 +23,8 @@ from collections.abc import Generator
 from typing import Any
 
 from models.teams import Allocator, Post, Worker
-from simulation.distributions import DAYS_PER_YEAR, build_distribution
-from simulation.randomness import Streams
+from simulation.randomness.distributions import DAYS_PER_YEAR, build_distribution
+from simulation.randomness.streams import Streams
 from simulation.scenario import Scenario
 
 

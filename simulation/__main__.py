@@ -1,5 +1,5 @@
 """``python -m simulation`` runs the csflow command line (same as the ``csflow`` script)."""
 
-from simulation.cli import main
+from simulation.cli.main import main
 
 main()

@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from simulation import batch as batch_module
-from simulation.batch import run_batch
+from simulation.analysis.stats import paired_difference_ci, welch_difference_ci
 from simulation.cli import main
-from simulation.compare import compare, partial_folder
-from simulation.kpis import format_kpi
-from simulation.results import simulate
+from simulation.experiments import batch as batch_module
+from simulation.experiments.batch import run_batch
+from simulation.experiments.compare import compare, partial_folder
+from simulation.outputs.kpis import format_kpi
+from simulation.outputs.run import simulate
 from simulation.scenario import load_scenario
-from simulation.stats import paired_difference_ci, welch_difference_ci
 from tests.conftest import CONFIGS
 
 BASE, HUB = CONFIGS / "baseline.yaml", CONFIGS / "hub.yaml"
@@ -109,8 +109,8 @@ def test_precision_rule_stops_and_says_how_many(tmp_path):
     assert 3 <= comparison.reps < 40
     runs = comparison.batch.runs
     assert len(runs) == comparison.reps and list(runs["rep"]) == list(range(comparison.reps))
-    from simulation.kpis import BRIEF_HEADLINE
-    from simulation.stats import relative_half_width
+    from simulation.analysis.stats import relative_half_width
+    from simulation.outputs.kpis import BRIEF_HEADLINE
 
     for kpi in BRIEF_HEADLINE:
         if runs[kpi].mean():

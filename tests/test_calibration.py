@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.batch import run_batch
-from simulation.calibration import TARGETS, calibration_table
-from simulation.distributions import DAYS_PER_YEAR
+from simulation.analysis.stats import mean_ci
+from simulation.experiments.batch import run_batch
+from simulation.experiments.calibration import TARGETS, calibration_table
+from simulation.randomness.distributions import DAYS_PER_YEAR
 from simulation.scenario import STAGES
-from simulation.stats import mean_ci
 
 pytestmark = pytest.mark.slow
 

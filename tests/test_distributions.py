@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulation.distributions import (
+from simulation.randomness.distributions import (
     DAYS_PER_UNIT,
     DistributionError,
     build_distribution,

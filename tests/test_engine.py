@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from simulation.cli import main
-from simulation.results import simulate
+from simulation.outputs.run import simulate
 from simulation.scenario import PLACES, load_scenario
 from tests.conftest import CONFIGS
 

@@ -15,15 +15,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.report import (
+from simulation.analysis.sensitivity import prcc
+from simulation.analysis.stats import paired_differences, summarise
+from simulation.report.html import (
     HEADLINE,
     KPI_LABELS,
     build_compare_report,
     build_report,
     format_value,
 )
-from simulation.sensitivity import prcc
-from simulation.stats import paired_differences, summarise
 
 SCENARIOS = ["baseline", "hub", "fsp"]
 EVIDENCE = "Family Safeguarding wave 2 evaluation: care entries down by up to 30 percent"

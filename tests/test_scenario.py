@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from simulation.cli import main
-from simulation.effects import apply_effects
 from simulation.scenario import ScenarioError, load_scenario, validate
+from simulation.scenario.effects import apply_effects
 from tests.conftest import CONFIGS, write_yaml
 
 

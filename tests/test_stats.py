@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from simulation.stats import (
+from simulation.analysis.stats import (
     mean_ci,
     mser5,
     paired_difference_ci,

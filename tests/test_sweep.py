@@ -6,9 +6,15 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from simulation.analysis.sensitivity import prcc
 from simulation.cli import main
-from simulation.sensitivity import prcc
-from simulation.sweep import Parameter, SweepError, design, parse_parameter, sweep_scenarios
+from simulation.experiments.sweep import (
+    Parameter,
+    SweepError,
+    design,
+    parse_parameter,
+    sweep_scenarios,
+)
 from tests.conftest import CONFIGS
 
 FSP = CONFIGS / "fsp.yaml"

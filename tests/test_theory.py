@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from simulation.results import simulate
+from simulation.analysis.stats import mean_ci
+from simulation.outputs.run import simulate
 from simulation.scenario import STAGES, validate
-from simulation.stats import mean_ci
 
 
 def erlang_c_wait(arrival_rate: float, mean_service: float, servers: int) -> float:

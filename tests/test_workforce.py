@@ -7,10 +7,10 @@ import copy
 import pytest
 from click.testing import CliRunner
 
+from simulation.analysis.stats import mean_ci
 from simulation.cli import main
-from simulation.results import simulate
+from simulation.outputs.run import simulate
 from simulation.scenario import STAGES, load_raw, load_scenario, validate, without_effects
-from simulation.stats import mean_ci
 from tests.conftest import CONFIGS
 
 YEARS = 2

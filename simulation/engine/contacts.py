@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulation.distributions import DAYS_PER_YEAR, Distribution, build_distribution
-from simulation.randomness import LUCK_PER_CHILD, Streams
+from simulation.randomness.distributions import DAYS_PER_YEAR, Distribution, build_distribution
+from simulation.randomness.streams import LUCK_PER_CHILD, Streams
 from simulation.scenario import Scenario
-from simulation.schema.workforce import PARENTAL_FACTORS
+from simulation.scenario.schema.workforce import PARENTAL_FACTORS
 
 FACTOR_BITS = np.array([1, 2, 4])  # domestic abuse, mental health, substance misuse
 CHUNK = 4096  # arrivals drawn in fixed-size chunks: a longer run extends a shorter one

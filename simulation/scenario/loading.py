@@ -1,11 +1,8 @@
-"""The scenario: one validated, immutable description of a council and its operating model.
+"""Reading scenario files: YAML, ``extends`` and overlays merged, then validated once.
 
-A scenario YAML file is checked once, up front, against this schema: unknown keys,
-wrong types, probabilities outside [0, 1], branches that do not sum to 1, bad
-distributions, a stage no team holds, a role no catalogue defines. Each problem
-becomes one line naming the field path, so a council analyst can fix the file
-without reading Python. ``extends: other.yaml`` lets a scenario be a small diff of
-another (mappings merge key by key, lists and values replace).
+``extends: other.yaml`` lets a scenario be a small diff of another (mappings merge key
+by key, lists and values replace); overlays are fragments, typically a practice model's
+``effects``, applied on top. Problems come back as one line each, naming the field.
 """
 
 from __future__ import annotations
@@ -13,116 +10,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import (
-    Field,
-    ValidationError,
-    model_validator,
-)
+from pydantic import ValidationError
 
-from simulation.schema.base import (  # noqa: F401  (re-exported for callers)
-    PLACES,
-    STAGES,
-    Branches,
-    DistSpec,
-    Positive,
-    Probability,
-    Stage,
-    Strict,
-)
-from simulation.schema.demand import Demand
-from simulation.schema.pathway import InitialState, Pathway
-from simulation.schema.structure import Structure
-from simulation.schema.workforce import Costs, Workforce
+from simulation.scenario.schema.scenario import Scenario
 
 
 class ScenarioError(ValueError):
     """A scenario that cannot be used; ``str()`` is one line per problem, naming the field."""
 
 
-# ---------------------------------------------------------------- effects and run
-class Effect(Strict):
-    """An assumed practice effect: a relative change the user asserts, with its evidence.
-
-    ``value`` -0.3 means 30% fewer (a probability or rate times 0.7) or 30% shorter.
-    """
-
-    kind: Literal["probability", "duration", "rate"]
-    target: str | list[str] = Field(
-        description="dotted path(s) into the scenario; '*' matches every item of a list or map")
-    value: float
-    low: float
-    high: float
-    evidence: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _range(self) -> Effect:
-        if self.low > self.high:
-            raise ValueError(f"low ({self.low:g}) must not exceed high ({self.high:g})")
-        if self.value <= -1.0:
-            raise ValueError(f"value must be > -1 (a relative change), got {self.value:g}")
-        return self
-
-
-class RunSettings(Strict):
-    years: Positive = 5.0
-    seed: Annotated[int, Field(ge=0)] = 1
-    snapshot_interval_days: Positive = 7.0
-
-
-class Scenario(Strict):
-    name: str = Field(min_length=1)
-    description: str = ""
-    population: Annotated[int, Field(gt=0)] = Field(description="children aged 0-17 in the council")
-    demand: Demand
-    pathway: Pathway
-    initial_state: InitialState = InitialState()
-    workforce: Workforce
-    structure: Structure
-    costs: Costs = Costs()
-    effects: dict[str, dict[str, Effect]] = Field(default_factory=dict)
-    run: RunSettings = RunSettings()
-
-    @model_validator(mode="after")
-    def _roles_known(self) -> Scenario:
-        for i, t in enumerate(self.structure.teams):
-            unknown = sorted(set(t.staff) - set(self.workforce.roles))
-            if unknown:
-                raise ValueError(f"structure.teams.{i}.staff: role(s) not in workforce.roles: "
-                                 f"{', '.join(unknown)} (team {t.name!r})")
-            capacity = sum(self.workforce.roles[r].caseload_share * fte
-                           for r, fte in t.staff.items())
-            if capacity * t.caseload_limit < 1:
-                raise ValueError(f"structure.teams.{i}.staff: team {t.name!r} holds "
-                                 f"{', '.join(t.holds)} but has no case-holding capacity")
-        roles = self.workforce.roles
-        for name in self.workforce.turnover_roles or []:
-            if name not in roles:
-                raise ValueError(f"workforce.turnover_roles: {name!r} is not in workforce.roles")
-        priced = self.costs.placement_weekly_gbp
-        if priced:
-            missing = sorted(set(self.pathway.cla.placements) - set(priced))
-            if missing:
-                raise ValueError(f"costs.placement_weekly_gbp: no cost for placement(s) "
-                                 f"{', '.join(missing)}")
-        from simulation.effects import check_target  # local: effects imports this module
-
-        for group, effects in self.effects.items():
-            for name, eff in effects.items():
-                problem = check_target(eff, self)
-                if problem:
-                    raise ValueError(f"effects.{group}.{name}: {problem}")
-        return self
-
-    def assumed_effects(self) -> list[tuple[str, Effect]]:
-        """Every non-zero assumed effect as (dotted name, effect)."""
-        return [(f"{g}.{n}", e) for g, es in self.effects.items() for n, e in es.items()
-                if e.value != 0]
-
-
-# ---------------------------------------------------------------- loading
 def _deep_merge(base: dict[str, Any], diff: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in diff.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from simulation.schema.base import (
+from simulation.scenario.schema.base import (
     DistSpec,
     NonNegative,
     Positive,
@@ -12,7 +12,7 @@ from simulation.schema.base import (
     Strict,
     check_shares,
 )
-from simulation.schema.workforce import ParentalFactors
+from simulation.scenario.schema.workforce import ParentalFactors
 
 
 class FrontDoor(Strict):

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from simulation.distributions import DAYS_PER_YEAR
-from simulation.recorder import Child
+from simulation.engine.recorder import Child
+from simulation.randomness.distributions import DAYS_PER_YEAR
 
 CAUSES = ("handover", "departure", "absence", "rebalancing")
 

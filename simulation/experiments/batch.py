@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from simulation.kpis import KPI_ORDER
-from simulation.results import gc_paused, simulate
+from simulation.outputs.kpis import KPI_ORDER
+from simulation.outputs.run import gc_paused, simulate
 from simulation.scenario import Scenario
 
 CARE_BIN_DAYS = 30
@@ -101,6 +101,8 @@ def _replicate(task: Task) -> ReplicationOutput:
 
 @dataclass
 class BatchResult:
+    """The tidy tables of a batch: one row per run, weekly stocks, distributions, failures."""
+
     runs: pd.DataFrame
     stocks: pd.DataFrame
     distributions: pd.DataFrame

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from simulation.schema.base import (
+from simulation.scenario.schema.base import (
     DistSpec,
     NonNegative,
     Positive,

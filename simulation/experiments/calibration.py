@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from simulation.distributions import DAYS_PER_UNIT
-from simulation.results import RunResult, simulate
+from simulation.analysis.stats import mean_ci
+from simulation.outputs.run import RunResult, simulate
+from simulation.randomness.distributions import DAYS_PER_UNIT
 from simulation.scenario import Scenario
-from simulation.stats import mean_ci
 
 CP_BANDS_MONTHS = [0, 3, 6, 12, 24, np.inf]
 CP_BAND_NAMES = ["cp_length_under_3m", "cp_length_3_6m", "cp_length_6_12m",

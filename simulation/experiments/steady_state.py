@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.distributions import DAYS_PER_YEAR
-from simulation.engine import Simulation
-from simulation.results import gc_paused
+from simulation.engine.journey import Simulation
+from simulation.outputs.run import gc_paused
+from simulation.randomness.distributions import DAYS_PER_YEAR
 from simulation.scenario import STAGES, Scenario
 
 

@@ -28,24 +28,24 @@ import simpy
 from models.accounts import WeeklyAccounts
 from models.teams import Allocator
 from models.workforce import WorkforceDynamics
-from simulation.contacts import (
+from simulation.engine.contacts import (
     Contacts,
     age_distribution,
     draw_contacts,
     factor_masks,
     localities,
 )
-from simulation.distributions import (
+from simulation.engine.recorder import Child, Recorder
+from simulation.randomness.distributions import (
     DAYS_PER_UNIT,
     DAYS_PER_YEAR,
     Distribution,
     build_distribution,
     length_biased_pick,
 )
-from simulation.effects import apply_effects
-from simulation.randomness import LUCK_PER_CHILD, Luck, Streams, luck_rows
-from simulation.recorder import Child, Recorder
+from simulation.randomness.streams import LUCK_PER_CHILD, Luck, Streams, luck_rows
 from simulation.scenario import STAGES, Scenario
+from simulation.scenario.effects import apply_effects
 
 WORKING_DAY = DAYS_PER_UNIT["working_days"]
 PREVIOUS_EPISODE_DAYS = 91.0

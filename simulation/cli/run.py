@@ -1,63 +1,29 @@
-"""The ``csflow`` command line.
-
-Every command validates its input first; a bad scenario, file or flag prints one
-line per problem, naming the field, and exits with code 2 without writing anything.
-"""
+"""``csflow validate``, ``run``, ``initial-state`` and ``calibrate``: one scenario at a time."""
 
 from __future__ import annotations
 
-import shlex
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from simulation.kpis import KPI_INFO, format_kpi
-from simulation.results import OutputError, manifest, prepare_output, simulate, write_run
-from simulation.scenario import Scenario, ScenarioError, load_scenario, without_effects
-
-EXIT_BAD_INPUT = 2
-
-
-def fail(message: str) -> None:
-    """Report bad input on stderr and exit 2."""
-    click.echo(message if message.startswith("error") else f"error: {message}", err=True)
-    sys.exit(EXIT_BAD_INPUT)
-
-
-def load_or_fail(path: str, overlays: tuple[str, ...] = ()) -> Scenario:
-    try:
-        return load_scenario(path, overlays)
-    except ScenarioError as exc:
-        fail(str(exc))
-        raise  # unreachable: fail exits
+from simulation.cli.common import (
+    command_line,
+    fail,
+    load_or_fail,
+    no_effects_option,
+    overlay_option,
+    seed_option,
+    years_option,
+)
+from simulation.outputs.files import OutputError, manifest, prepare_output, write_run
+from simulation.outputs.kpis import KPI_INFO, format_kpi
+from simulation.outputs.run import simulate
+from simulation.scenario import Scenario, without_effects
 
 
-def command_line() -> str:
-    return " ".join(shlex.quote(a) for a in ["csflow", *sys.argv[1:]])
-
-
-years_option = click.option("--years", type=click.FloatRange(min=0, min_open=True),
-                            help="simulated years (default: the scenario's run.years)")
-seed_option = click.option("--seed", type=click.IntRange(min=0),
-                           help="random seed (default: the scenario's run.seed)")
-no_effects_option = click.option(
-    "--no-effects", is_flag=True,
-    help="set every assumed practice effect to 0: the structural difference alone")
-overlay_option = click.option(
-    "--overlay", "overlays", multiple=True, type=click.Path(dir_okay=False),
-    help="a practice-model fragment to apply on top (repeatable), e.g. "
-         "configs/practice/signs_of_safety.yaml")
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="csflow")
-def main() -> None:
-    """csflow: children's social care as a flow, under declared operating models."""
-
-
-@main.command()
+@click.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @overlay_option
 def validate(scenario: str, overlays: tuple[str, ...]) -> None:
@@ -67,7 +33,7 @@ def validate(scenario: str, overlays: tuple[str, ...]) -> None:
     click.echo(f"{scenario}: ok ({s.name}; teams: {teams})")
 
 
-@main.command()
+@click.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @seed_option
 @years_option
@@ -121,7 +87,7 @@ def kpi_summary(s: Scenario, seed: int, years: float, kpis: dict[str, float]) ->
     return "\n".join(lines)
 
 
-@main.command("initial-state")
+@click.command("initial-state")
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.option("--years", type=click.FloatRange(min=2), default=12.0, show_default=True)
 @click.option("--reps", type=click.IntRange(min=1), default=4, show_default=True)
@@ -131,7 +97,7 @@ def initial_state(scenario: str, years: float, reps: int, seed: int) -> None:
 
     Runs ``reps`` replications and averages the open cases over the second half.
     """
-    from simulation.steady_state import steady_state_caseload
+    from simulation.experiments.steady_state import steady_state_caseload
 
     s = load_or_fail(scenario)
     counts = steady_state_caseload(s, years=years, reps=reps, seed=seed)
@@ -142,7 +108,7 @@ def initial_state(scenario: str, years: float, reps: int, seed: int) -> None:
         click.echo(f"  {name}: {value}")
 
 
-@main.command()
+@click.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.option("--reps", type=click.IntRange(min=2), default=6, show_default=True)
 @click.option("--years", type=click.FloatRange(min=1), default=5.0, show_default=True)
@@ -152,7 +118,7 @@ def calibrate(scenario: str, reps: int, years: float, seed: int) -> None:
 
     Exit 1 if any figure is outside its tolerance.
     """
-    from simulation.calibration import calibration_table
+    from simulation.experiments.calibration import calibration_table
 
     s = load_or_fail(scenario)
     table = calibration_table(s, reps=reps, years=years, seed=seed)
@@ -165,12 +131,3 @@ def calibrate(scenario: str, reps: int, years: float, seed: int) -> None:
                    f"{r.source} | {r.tuned or '(not tuned: comes out of the model)'} |")
     if not table["within"].all():
         sys.exit(1)
-
-
-from simulation import cli_batch  # noqa: E402,F401  (registers compare, sweep, report)
-
-if __name__ == "__main__":
-    # Run as a script, this file is __main__, not the simulation.cli that cli_batch extends.
-    from simulation.cli import main as registered
-
-    registered()

@@ -10,20 +10,20 @@ from pathlib import Path
 
 import click
 
-from simulation.batch import CheckpointMismatch, run_batch
-from simulation.cli import command_line, fail, main, no_effects_option, overlay_option
-from simulation.compare import (
+from simulation.analysis.stats import summarise
+from simulation.cli.common import command_line, fail, no_effects_option, overlay_option
+from simulation.experiments.batch import CheckpointMismatch, run_batch
+from simulation.experiments.compare import (
     compare,
     headline_table,
     partial_folder,
     scenario_record,
     warmup_warnings,
 )
-from simulation.kpis import KPI_ORDER
-from simulation.results import OutputError, atomic_folder, package_versions, prepare_output
+from simulation.experiments.sweep import SweepError, parse_parameter, sweep_scenarios
+from simulation.outputs.files import OutputError, atomic_folder, package_versions, prepare_output
+from simulation.outputs.kpis import KPI_ORDER
 from simulation.scenario import ScenarioError
-from simulation.stats import summarise
-from simulation.sweep import SweepError, parse_parameter, sweep_scenarios
 
 EXIT_INTERRUPTED = 130
 
@@ -56,7 +56,7 @@ def _interrupted(out: Path) -> None:
     sys.exit(EXIT_INTERRUPTED)
 
 
-@main.command("compare")
+@click.command("compare")
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--reps", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True)
@@ -102,7 +102,7 @@ def compare_command(scenarios, reps, seed, years, out, force, precision, max_rep
         sys.exit(1)
 
 
-@main.command("sweep")
+@click.command("sweep")
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.option("--param", "params", multiple=True, required=True, metavar="PATH=LOW:HIGH",
               help="a numeric scenario field by dotted path, and its range (repeatable)")
@@ -162,7 +162,7 @@ def sweep_command(scenario, params, design, samples, reps, seed, years, out, for
         if not batch.failures.empty:
             batch.failures.to_csv(tmp / "failures.csv", index=False)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-        from simulation.report import build_report
+        from simulation.report.html import build_report
 
         build_report(tmp)
     shutil.rmtree(checkpoint, ignore_errors=True)
@@ -174,11 +174,11 @@ def sweep_command(scenario, params, design, samples, reps, seed, years, out, for
         sys.exit(1)
 
 
-@main.command("report")
+@click.command("report")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def report_command(folder: Path) -> None:
     """Rebuild report.html from a compare or sweep folder's saved files."""
-    from simulation.report import build_report
+    from simulation.report.html import build_report
 
     if not folder.is_dir():
         fail(f"{folder}: no such folder")

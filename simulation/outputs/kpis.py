@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulation.measures import money_and_time, worker_changes
-from simulation.recorder import Recorder
+from simulation.engine.recorder import Recorder
+from simulation.outputs.measures import money_and_time, worker_changes
 
 KPI_ORDER: tuple[str, ...] = (
     "contacts", "referrals", "re_referral_rate", "referral_nfa_rate",

@@ -6,7 +6,14 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from simulation.schema.base import Branches, DistSpec, Positive, Probability, Strict, check_shares
+from simulation.scenario.schema.base import (
+    Branches,
+    DistSpec,
+    Positive,
+    Probability,
+    Strict,
+    check_shares,
+)
 
 
 class AssessmentOutcomes(Branches):

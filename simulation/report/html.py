@@ -27,9 +27,9 @@ import seaborn as sns  # noqa: E402
 from jinja2 import Environment  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
-from simulation.kpis import HEADLINE, KPI_INFO, KPI_ORDER  # noqa: E402
-from simulation.sensitivity import prcc_table  # noqa: E402
-from simulation.stats import summarise  # noqa: E402
+from simulation.analysis.sensitivity import prcc_table  # noqa: E402
+from simulation.analysis.stats import summarise  # noqa: E402
+from simulation.outputs.kpis import HEADLINE, KPI_INFO, KPI_ORDER  # noqa: E402
 
 
 class KpiLabel(NamedTuple):
@@ -39,7 +39,7 @@ class KpiLabel(NamedTuple):
 
 _UNITS = {"count": "a year", "rate": "%", "gbp": "£", "days": "days", "hours": "hours",
           "working_days": "working days", "per_10k": "per 10,000 children", "cases": "cases"}
-# From simulation.kpis, so the terminal, the docs and the report agree; its indented
+# From simulation.outputs.kpis, so the terminal, the docs and the report agree; its indented
 # "of which ..." labels get their parent, as a table row reads them alone.
 KPI_LABELS: dict[str, KpiLabel] = {
     k: KpiLabel(i.label.strip().replace("of which ", "Worker changes per child a year: "),
@@ -107,7 +107,7 @@ def _kpis_in(frame: pd.DataFrame) -> list[str]:
 
 def _render(folder: Path, manifest: dict[str, Any], **context: Any) -> Path:
     """Fill templates/report.html; the manifest is there as ``m``."""
-    source = resources.files("simulation").joinpath("templates/report.html")
+    source = resources.files("simulation.report").joinpath("templates/report.html")
     out = folder / "report.html"
     out.write_text(Environment(autoescape=True).from_string(
         source.read_text(encoding="utf-8")).render(

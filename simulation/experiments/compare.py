@@ -19,11 +19,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.batch import BatchResult, run_batch
-from simulation.kpis import BRIEF_HEADLINE, KPI_INFO, KPI_ORDER, format_kpi
-from simulation.results import atomic_folder, package_versions, prepare_output
+from simulation.analysis.stats import (
+    paired_differences,
+    replications_needed,
+    summarise,
+    warmup_warning,
+)
+from simulation.experiments.batch import BatchResult, run_batch
+from simulation.outputs.files import atomic_folder, package_versions, prepare_output
+from simulation.outputs.kpis import BRIEF_HEADLINE, KPI_INFO, KPI_ORDER, format_kpi
 from simulation.scenario import Scenario, file_sha256, load_scenario
-from simulation.stats import paired_differences, replications_needed, summarise, warmup_warning
 
 OPEN_STAGES = ["assessment", "s47", "cin", "cp", "cla"]
 
@@ -145,7 +150,7 @@ def write_comparison(out: Path, comparison: Comparison, manifest: dict[str, Any]
         if not batch.failures.empty:
             batch.failures.to_csv(tmp / "failures.csv", index=False)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-        from simulation.report import build_report
+        from simulation.report.html import build_report
 
         build_report(tmp)
     return out

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from simulation.distributions import DistributionError, build_distribution
+from simulation.randomness.distributions import DistributionError, build_distribution
 
 # Stages that need an allocated social worker, in the order of the journey.
 STAGES: tuple[str, ...] = ("assessment", "s47", "cin", "cp", "cla")

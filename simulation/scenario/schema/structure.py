@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from simulation.schema.base import STAGES, NonNegative, Positive, Stage, Strict
+from simulation.scenario.schema.base import STAGES, NonNegative, Positive, Stage, Strict
 
 
 class Team(Strict):

@@ -1,0 +1,1 @@
+"""Statistics on replications: means and CIs, paired differences, precision, warm-up, PRCC sensitivity."""

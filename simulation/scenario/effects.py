@@ -1,0 +1,63 @@
+"""Assumed practice effects, applied to a scenario as plain data before a run.
+
+An effect is something the user asserts (e.g. "Family Safeguarding cuts entries to
+care by 30%"), never something the model finds. Keeping them as data transforms
+means the engine only ever sees resolved numbers, a scenario with every effect at
+zero shows the structural difference alone, and reports list exactly what was assumed.
+
+Targets are dotted paths into the scenario (a list of them is allowed; ``*`` matches
+every item of a list or mapping, e.g. ``structure.teams.*.caseload_limit``):
+- ``probability``: a probability field (``pathway.s47.icpc_rate``) or one share of a set
+  that sums to 1 (``pathway.cp.outcomes.cla``, ``workforce.roles.social_worker.time_split.direct``);
+  the share is scaled by (1 + value) and the others rescaled so the set still sums to 1;
+- ``duration``: a distribution (``pathway.cp.duration``), stretched by (1 + value);
+- ``rate``: any other positive number, scaled by (1 + value).
+Several effects on one target multiply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulation.scenario.loading import validate
+from simulation.scenario.schema.effect import Effect
+from simulation.scenario.schema.scenario import Scenario
+from simulation.scenario.targets import expand, is_share_set, targets
+
+
+def apply_effects(scenario: Scenario) -> Scenario:
+    """The scenario with every non-zero assumed effect folded into its numbers."""
+    effects = [e for group in scenario.effects.values() for e in group.values() if e.value != 0]
+    if not effects:
+        return scenario
+    data = scenario.model_dump()
+    for effect in effects:
+        for target in targets(effect):
+            for path, parent, _, _ in expand(scenario, target):
+                _apply_one(data, path, effect, is_share=is_share_set(parent))
+    return validate(data, f"{scenario.name} (after effects)")
+
+
+def _apply_one(data: dict[str, Any], path: str, effect: Effect, is_share: bool) -> None:
+    *head, last = path.split(".")
+    parent: Any = data
+    for part in head:
+        parent = parent[int(part)] if isinstance(parent, list) else parent[part]
+    key: Any = int(last) if isinstance(parent, list) else last
+    factor = 1.0 + effect.value
+    if effect.kind == "duration":
+        spec = dict(parent[key])
+        spec["multiplier"] = spec.get("multiplier", 1.0) * factor
+        parent[key] = spec
+    elif effect.kind == "rate":
+        parent[key] = parent[key] * factor
+    elif is_share:
+        old = parent[key]
+        new = min(1.0, old * factor)
+        rest_old = 1.0 - old
+        for k in parent:
+            if k != key:
+                parent[k] = parent[k] * (1.0 - new) / rest_old if rest_old > 0 else 0.0
+        parent[key] = new
+    else:
+        parent[key] = min(1.0, parent[key] * factor)

@@ -1,0 +1,1 @@
+"""The scenario schema, section by section; ``scenario.py`` holds the root model."""

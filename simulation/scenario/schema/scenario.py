@@ -1,0 +1,78 @@
+"""The root of the scenario schema: a council, its operating model, effects and run settings.
+
+A scenario YAML file is checked once, up front, against this schema: unknown keys,
+wrong types, probabilities outside [0, 1], branches that do not sum to 1, bad
+distributions, a stage no team holds, a role no catalogue defines. Each problem
+becomes one line naming the field path, so a council analyst can fix the file
+without reading Python.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from simulation.scenario.schema.base import Positive, Strict
+from simulation.scenario.schema.demand import Demand
+from simulation.scenario.schema.effect import Effect
+from simulation.scenario.schema.pathway import InitialState, Pathway
+from simulation.scenario.schema.structure import Structure
+from simulation.scenario.schema.workforce import Costs, Workforce
+from simulation.scenario.targets import check_target
+
+
+class RunSettings(Strict):
+    years: Positive = 5.0
+    seed: Annotated[int, Field(ge=0)] = 1
+    snapshot_interval_days: Positive = 7.0
+
+
+class Scenario(Strict):
+    """One council and its operating model, validated and immutable: what a run reads."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    population: Annotated[int, Field(gt=0)] = Field(description="children aged 0-17 in the council")
+    demand: Demand
+    pathway: Pathway
+    initial_state: InitialState = InitialState()
+    workforce: Workforce
+    structure: Structure
+    costs: Costs = Costs()
+    effects: dict[str, dict[str, Effect]] = Field(default_factory=dict)
+    run: RunSettings = RunSettings()
+
+    @model_validator(mode="after")
+    def _roles_known(self) -> Scenario:
+        for i, t in enumerate(self.structure.teams):
+            unknown = sorted(set(t.staff) - set(self.workforce.roles))
+            if unknown:
+                raise ValueError(f"structure.teams.{i}.staff: role(s) not in workforce.roles: "
+                                 f"{', '.join(unknown)} (team {t.name!r})")
+            capacity = sum(self.workforce.roles[r].caseload_share * fte
+                           for r, fte in t.staff.items())
+            if capacity * t.caseload_limit < 1:
+                raise ValueError(f"structure.teams.{i}.staff: team {t.name!r} holds "
+                                 f"{', '.join(t.holds)} but has no case-holding capacity")
+        roles = self.workforce.roles
+        for name in self.workforce.turnover_roles or []:
+            if name not in roles:
+                raise ValueError(f"workforce.turnover_roles: {name!r} is not in workforce.roles")
+        priced = self.costs.placement_weekly_gbp
+        if priced:
+            missing = sorted(set(self.pathway.cla.placements) - set(priced))
+            if missing:
+                raise ValueError(f"costs.placement_weekly_gbp: no cost for placement(s) "
+                                 f"{', '.join(missing)}")
+        for group, effects in self.effects.items():
+            for name, eff in effects.items():
+                problem = check_target(eff, self)
+                if problem:
+                    raise ValueError(f"effects.{group}.{name}: {problem}")
+        return self
+
+    def assumed_effects(self) -> list[tuple[str, Effect]]:
+        """Every non-zero assumed effect as (dotted name, effect)."""
+        return [(f"{g}.{n}", e) for g, es in self.effects.items() for n, e in es.items()
+                if e.value != 0]

@@ -1,1 +1,0 @@
-"""The scenario schema, section by section (assembled in simulation.scenario)."""
