@@ -9,6 +9,7 @@ used, and the limit is far above any English council (Kent: ~350,000 children).
 
 from __future__ import annotations
 
+from simulation.scenario.errors import ScenarioError
 from simulation.scenario.schema.scenario import Scenario
 
 MAX_YEARS = 100.0
@@ -38,3 +39,10 @@ def size_problems(scenario: Scenario, years: float) -> list[str]:
     if fte > MAX_STAFF_FTE:
         problems.append(f"structure.teams: {fte:.3g} FTE in all (limit {MAX_STAFF_FTE:g})")
     return problems
+
+
+def ensure_fits(scenario: Scenario, years: float, source: str = "") -> None:
+    """ScenarioError, one line per problem, if a run of ``years`` would not fit."""
+    problems = size_problems(scenario, years)
+    if problems:
+        raise ScenarioError("\n".join(f"{source or scenario.name}: {p}" for p in problems))

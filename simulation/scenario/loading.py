@@ -17,7 +17,7 @@ import yaml
 
 from simulation.scenario.effects import apply_effects
 from simulation.scenario.errors import ScenarioError, format_validation_error, parse
-from simulation.scenario.limits import size_problems
+from simulation.scenario.limits import ensure_fits
 from simulation.scenario.schema.scenario import Scenario
 
 __all__ = ["ScenarioError", "format_validation_error", "load_raw", "load_scenario", "validate",
@@ -123,9 +123,7 @@ def validate(data: Mapping[str, Any], source: str = "") -> Scenario:
     """
     scenario = parse(data, source)
     effective = apply_effects(scenario, f"{source} (after effects)" if source else "after effects")
-    problems = size_problems(effective, scenario.run.years)
-    if problems:
-        raise ScenarioError("\n".join(f"{source + ': ' if source else ''}{p}" for p in problems))
+    ensure_fits(effective, scenario.run.years, source)
     return scenario
 
 
