@@ -29,12 +29,12 @@ def size_problems(scenario: Scenario, years: float) -> list[str]:
     gb = (contacts + open_cases) * BYTES_PER_CONTACT / 1e9
     if gb > MAX_MEMORY_GB:
         problems.append(
-            f"population: {scenario.population:g} children with {contacts:.3g} contacts over "
+            f"population: {scenario.population:,} children with {contacts:.3g} contacts over "
             f"{years:g} years and {open_cases:.3g} open cases would need ~{gb:.3g} GB of memory "
             f"(limit {MAX_MEMORY_GB:g} GB)")
     if open_cases > scenario.population:
-        problems.append(f"initial_state: {open_cases:g} open cases for a population of "
-                        f"{scenario.population:g} children")
+        problems.append(f"initial_state: {open_cases:,} open cases for a population of "
+                        f"{scenario.population:,} children")
     fte = sum(t.count * sum(t.staff.values()) for t in scenario.structure.teams)
     if fte > MAX_STAFF_FTE:
         problems.append(f"structure.teams: {fte:.3g} FTE in all (limit {MAX_STAFF_FTE:g})")
