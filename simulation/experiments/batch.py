@@ -271,7 +271,7 @@ def run_batch(scenarios: list[Scenario], reps: int | Iterable[int], seed: int, y
                               extra[si] if extra else ()))
     if backend != "serial" and not (backend == "dask" and scheduler):
         workers = usable_workers(jobs, len(tasks))
-        if workers < jobs and tasks and progress:
+        if workers < jobs and tasks:  # said even with --quiet: it changes what runs where
             print(f"note: --jobs {jobs} capped at {workers} ({len(tasks)} replication(s) to "
                   f"run, {usable_workers(jobs, jobs)} core(s))", file=sys.stderr)
         jobs = workers
