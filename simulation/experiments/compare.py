@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulation.analysis.drift import batch_drift_warnings
 from simulation.analysis.stats import (
     paired_differences,
     replications_needed,
@@ -87,7 +88,7 @@ def run_comparison(scenarios: list[Scenario], reps: int, seed: int, years: float
         batch = _merge(batch, more)
         done = target
     comparison = Comparison(batch, scenarios, done)
-    comparison.warnings = warmup_warnings(batch.stocks)
+    comparison.warnings = warmup_warnings(batch.stocks) + drift_of(batch, scenarios)
     return comparison
 
 
@@ -116,6 +117,14 @@ def warmup_warnings(stocks: pd.DataFrame) -> list[str]:
         if message:
             warnings.append(message)
     return warnings
+
+
+def drift_of(batch: BatchResult, scenarios: list[Scenario]) -> list[str]:
+    """Stocks that leave each scenario's declared caseload in year 1 (analysis.drift)."""
+    if batch.runs.empty or batch.stocks.empty:
+        return []
+    initial = {s.name: s.initial_state.model_dump() for s in scenarios}
+    return batch_drift_warnings(batch.distributions, batch.stocks, initial)
 
 
 def scenario_record(scenario: Scenario, file: str | Path | None) -> dict[str, Any]:
