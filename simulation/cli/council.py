@@ -65,7 +65,7 @@ def profile_command(profile: str, out: Path, tune: bool, reps: int, iterations: 
                + (f" (case-holding capacity {fte:,.1f} FTE)" if fte else ""))
     if steps:
         last = steps[-1].model
-        click.echo("year 1 after tuning (mean of %d replications): " % reps + ", ".join(
+        click.echo(f"year 1 after tuning (mean of {reps} replications): " + ", ".join(
             f"{n} {last[n]:,.0f} (local {f.latest()[1]:,.0f})"
             for n, f in scenario.local_figures.items() if n in last))
 
