@@ -34,12 +34,16 @@ def year_end_stock(stocks: pd.DataFrame, stage: str, year: float = 1.0) -> float
 
 def drift_warnings(name: str, initial: Mapping[str, int], stocks: pd.DataFrame,
                    flows: Mapping[str, tuple[float, float]],
-                   margin: float = DRIFT_MARGIN) -> list[str]:
+                   margin: float = DRIFT_MARGIN, effects: bool = False) -> list[str]:
     """One line per declared stock (CIN, CP, looked after) that ends year 1 more than
     ``margin`` away from its day-0 count, with that stage's year-1 starts and ends.
 
-    ``flows`` maps a stage to (starts, ends) in year 1 (means over replications).
+    ``flows`` maps a stage to (starts, ends) in year 1 (means over replications);
+    ``effects``: the scenario has assumed effects, which may be what moves the flows.
     """
+    fix = ("assumed effects or the structure change the flows at the declared caseload"
+           if effects else "the inputs do not hold the declared caseload (check plan "
+           "lengths and entry rates, or `csflow calibrate --local --tune`)")
     out = []
     for stage in DRIFT_STAGES:
         start = initial.get(stage, 0)
@@ -50,17 +54,15 @@ def drift_warnings(name: str, initial: Mapping[str, int], stocks: pd.DataFrame,
         if abs(change) <= margin:
             continue
         starts, ends = flows.get(stage, (np.nan, np.nan))
-        cause = ("more start than end" if starts > ends else "more end than start")
-        out.append(f"{name}: {LABELS[stage]} drifts from the declared {start:,} to "
-                   f"{end:,.0f} ({change:+.0%}) in year 1 (margin {margin:.0%}): starts "
-                   f"{starts:,.0f}/yr vs ends {ends:,.0f}/yr ({cause}); the inputs do not "
-                   f"hold the council's caseload: check plan lengths and entry rates, or "
-                   f"tune them to the local figures (`csflow calibrate --local --tune`)")
+        out.append(f"{name}: {LABELS[stage]} {start:,} -> {end:,.0f} ({change:+.0%}) in "
+                   f"year 1, beyond the {margin:.0%} margin: starts {starts:,.0f}/yr vs ends "
+                   f"{ends:,.0f}/yr; {fix}")
     return out
 
 
 def batch_drift_warnings(distributions: pd.DataFrame, stocks: pd.DataFrame,
                          initial: Mapping[str, Mapping[str, int]],
+                         with_effects: frozenset[str] = frozenset(),
                          prefix: str = "year1_") -> list[str]:
     """Drift warnings for every scenario of a batch, from the mean over replications;
     the year-1 flows are rows ``<prefix><stage>_starts|ends`` of the distributions table."""
@@ -74,5 +76,6 @@ def batch_drift_warnings(distributions: pd.DataFrame, stocks: pd.DataFrame,
             s, e = f"{prefix}{stage}_starts", f"{prefix}{stage}_ends"
             if s in mean and e in mean:
                 flows[stage] = (float(mean[s]), float(mean[e]))
-        out += drift_warnings(str(name), initial.get(str(name), {}), frame, flows)
+        out += drift_warnings(str(name), initial.get(str(name), {}), frame, flows,
+                              effects=str(name) in with_effects)
     return out

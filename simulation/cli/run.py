@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from simulation.analysis.drift import drift_warnings
 from simulation.cli.common import (
     command_line,
     fail,
@@ -18,8 +19,10 @@ from simulation.cli.common import (
     years_option,
 )
 from simulation.outputs.files import OutputError, manifest, prepare_output, write_run
-from simulation.outputs.kpis import KPI_INFO, format_kpi
+from simulation.outputs.flows import stage_flows
+from simulation.outputs.kpis import KPI_INFO, comparator, format_kpi
 from simulation.outputs.run import simulate
+from simulation.randomness.distributions import DAYS_PER_YEAR
 from simulation.scenario import Scenario, without_effects
 
 
@@ -63,20 +66,24 @@ def run(scenario: str, seed: int | None, years: float | None, out: Path | None,
     except OutputError as exc:
         fail(str(exc))
     click.echo(kpi_summary(s, seed, years, result.kpis))
+    for line in drift_warnings(s.name, s.initial_state.model_dump(), result.stocks,
+                               stage_flows(result.simulation.rec.children, 0.0,
+                                           DAYS_PER_YEAR), effects=bool(s.assumed_effects())):
+        click.echo(f"warning: {line}", err=True)
     click.echo(f"\nwrote {out}/ (kpis.csv, children.parquet, stocks.parquet, manifest.json)")
 
 
 def kpi_summary(s: Scenario, seed: int, years: float, kpis: dict[str, float]) -> str:
-    """A readable table of the KPIs, with the national figure beside each where there is one."""
+    """A readable table of the KPIs, each beside its comparator: the council's own figure
+    (local_figures, latest year) where there is one, else the national figure scaled."""
     lines = [f"{s.name}: {years:g} years, seed {seed}, {s.population:,} children", ""]
-    lines.append(f"  {'KPI':<50}{'value':>12}   national")
+    lines.append(f"  {'KPI':<50}{'value':>12}   comparator")
     for name, value in kpis.items():
-        info = KPI_INFO[name]
-        national = info.national
-        if national is not None and info.kind == "count":
-            national *= s.population / 10_000  # published per 10,000 children
-        shown = format_kpi(name, national) if national is not None else ""
-        lines.append(f"  {info.label:<50}{format_kpi(name, value):>12}   {shown}")
+        info = KPI_INFO.get(name)
+        if info is None:
+            continue
+        lines.append(f"  {info.label:<50}{format_kpi(name, value):>12}   "
+                     f"{comparator_text(s, name)}")
     effects = s.assumed_effects()
     lines.append("")
     if effects:
@@ -85,6 +92,15 @@ def kpi_summary(s: Scenario, seed: int, years: float, kpis: dict[str, float]) ->
     else:
         lines.append("No assumed practice effects: differences come from structure alone.")
     return "\n".join(lines)
+
+
+def comparator_text(s: Scenario, name: str) -> str:
+    """'3,000 local (2019)' or '2,590 national', or '' if there is none."""
+    found = comparator(s, name)
+    if found is None:
+        return ""
+    value, kind, year = found
+    return f"{format_kpi(name, value)} {kind}" + (f" ({year})" if year else "")
 
 
 @click.command("initial-state")

@@ -20,9 +20,10 @@ def apply_structure(council: dict[str, Any], structure_file: str | Path) -> dict
     """The council's raw scenario under the structure of ``structure_file``.
 
     Kept from the council: name-independent demand, pathway, initial state, costs,
-    local figures, its declared case-holding FTE. Taken from the structure file: its
-    ``structure`` section whole (teams, localities, rules), roles the council lacks and
-    its assumed ``effects``; the scenario is named ``<council>-<structure>``.
+    local figures, its declared case-holding FTE, its own assumed effects. Taken from the
+    structure file: its ``structure`` section whole (teams, localities, rules), roles
+    the council lacks, and its assumed ``effects`` (added; same names: the structure's);
+    the scenario is named ``<council>-<structure>``.
     """
     raw = load_raw(structure_file)
     if not isinstance(raw.get("structure"), dict):
@@ -36,7 +37,8 @@ def apply_structure(council: dict[str, Any], structure_file: str | Path) -> dict
     roles = dict(raw.get("workforce", {}).get("roles", {}))
     roles.update(out.get("workforce", {}).get("roles", {}))
     out.setdefault("workforce", {})["roles"] = roles
-    out["effects"] = copy.deepcopy(raw.get("effects", {}))
+    out["effects"] = {**copy.deepcopy(council.get("effects", {})),
+                      **copy.deepcopy(raw.get("effects", {}))}
     label = raw.get("name", Path(structure_file).stem)
     out["name"] = f"{council.get('name', 'council')}-{label}"
     out["description"] = (f"{council.get('name', 'council')} under the {label} structure, "
