@@ -21,8 +21,8 @@ from typing import Any
 
 from simulation.council import solve
 from simulation.council.profile import Profile
+from simulation.scenario.loading import ScenarioError, load_raw, validate
 from simulation.scenario.loading import _deep_merge as deep_merge
-from simulation.scenario.loading import load_raw, validate
 from simulation.scenario.schema.scenario import Scenario
 from simulation.scenario.schema.structure import case_holding_fte
 
@@ -40,8 +40,12 @@ def template_path(profile: Profile, profile_path: str | Path) -> Path:
 
 def solve_profile(profile: Profile, profile_path: str | Path) -> tuple[dict[str, Any], Scenario]:
     """(the diff over the template, the full validated scenario) for a profile."""
-    template_raw = load_raw(template_path(profile, profile_path))
-    template = validate(template_raw, str(template_path(profile, profile_path)))
+    field = "structure" if profile.structure else "template"
+    try:
+        template_raw = load_raw(template_path(profile, profile_path))
+        template = validate(template_raw, str(template_path(profile, profile_path)))
+    except ScenarioError as exc:
+        raise solve.SolveError(f"{field}: {' '.join(str(exc).split())}") from None
     per_year = {k: v * 12 for k, v in profile.per_month.model_dump().items()}
     referrals, s47 = per_year["referrals"], per_year["strategy_meetings"]
     f = solve.re_referral_share(template)
