@@ -328,6 +328,14 @@ def test_calibrated_scenarios_do_not_warn(path):
         assert drift_warnings(s.name, s.initial_state.model_dump(), r.stocks, flows) == []
 
 
+def test_description_follows_the_population(raw):
+    data = copy.deepcopy(raw)
+    data["population"] = 140_000
+    s = validate(data)
+    assert "140,000" in s.description and "100,000" not in s.description
+    assert "100,000" in validate(raw).description
+
+
 def test_drift_margin_is_stated():
     stocks = pd.DataFrame({"day": [0.0, 350.0, 365.25], "stage": "cin", "open": [100, 130, 130],
                            "unallocated": 0})

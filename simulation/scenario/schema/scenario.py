@@ -56,10 +56,16 @@ class Scenario(Strict):
     @classmethod
     def _size_structure(cls, data: Any) -> Any:
         """Teams follow the council's size (structure.sized_for_population or
-        structure.case_holding_fte) before anything is checked."""
+        structure.case_holding_fte) before anything is checked, and so does a description
+        that says ``{population}``."""
         if not isinstance(data, dict):
             return data
         structure, population = data.get("structure"), data.get("population")
+        description = data.get("description")
+        if isinstance(description, str) and isinstance(population, int) \
+                and "{population}" in description:  # "a council of {population} children"
+            data = {**data, "description": description.replace("{population}",
+                                                               f"{population:,}")}
         workforce = data.get("workforce")
         roles = workforce.get("roles") if isinstance(workforce, dict) else None
         if isinstance(structure, dict) and isinstance(population, int) and population > 0 \
