@@ -89,6 +89,32 @@ def test_profile_solves_the_inputs_in_expectation():
     assert "leicestershire" in s.description and "typical" not in s.description.lower()
 
 
+def test_profile_options_declared_fte_costs_and_structure(tmp_path):
+    """Declared case-holding FTE sizes the teams; local costs replace the template's; a
+    structure file replaces the template's structure, sized to the council."""
+    data = yaml.safe_load(PROFILE.read_text())
+    data.update(template=str(CONFIGS / "baseline.yaml"), case_holding_fte=150.0,
+                structure=str(CONFIGS / "pods.yaml"),
+                costs={"role_weekly_gbp": {"social_worker": 2222},
+                       "placement_weekly_gbp": {"residential": 5555}, "sources": "budget"})
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "s.yaml"
+    result = CliRunner().invoke(main, ["profile", str(path), "--out", str(out), "--no-tune"])
+    assert result.exit_code == 0, result.output
+    s = load_scenario(out)
+    assert capacity(s) == pytest.approx(150.0)
+    assert [t.name for t in s.structure.teams] == ["assessment", "pod", "children_in_care"]
+    assert s.workforce.roles["social_worker"].weekly_cost_gbp == 2222
+    assert s.costs.placement_weekly_gbp["residential"] == 5555
+    assert s.costs.placement_weekly_gbp["agency_foster"] == 1090  # the rest kept
+    data["costs"] = {"role_weekly_gbp": {"wizard": 1}}
+    path.write_text(yaml.safe_dump(data))
+    bad = CliRunner().invoke(main, ["profile", str(path), "--out", str(out), "--no-tune",
+                                    "--force"])
+    assert bad.exit_code == 2 and "costs.role_weekly_gbp" in bad.output
+
+
 @pytest.mark.parametrize("mutate, field", [
     (lambda d: d.pop("population"), "population"),
     (lambda d: d["per_month"].update(referrals=-5), "per_month.referrals"),
