@@ -4,6 +4,7 @@ growing demand and dates, and the drift warning."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import numpy as np
@@ -194,6 +195,8 @@ def test_compare_structures_on_a_council(tmp_path):
     assert set(local["kpi"]) >= {"referrals", "s47_enquiries", "cin_per_10k_end"}
     assert (local[local["kpi"] == "referrals"]["comparator"] == 3000).all()
     assert "local" in result.output and "3,000 (2019)" in result.output
+    records = json.loads((out / "manifest.json").read_text())["scenarios"]
+    assert records[0]["local_figures"]["cla_open"]["value"] == 600
 
 
 # ------------------------------------------------------------------ local targets

@@ -162,6 +162,10 @@ def scenario_record(scenario: Scenario, file: str | Path | None) -> dict[str, An
              else ", ".join(e.target), "kind": e.kind, "value": e.value, "low": e.low,
              "high": e.high, "evidence": " ".join(e.evidence.split())}
             for name, e in scenario.assumed_effects()],
+        # the council's own figures (latest year), the report's local comparators
+        "local_figures": {name: {"year": f.latest()[0], "value": f.latest()[1],
+                                 "source": f.source}
+                          for name, f in scenario.local_figures.items()},
     }
 
 
