@@ -25,7 +25,13 @@ from simulation.outputs.flows import stage_flows
 from simulation.outputs.run import simulate
 from simulation.randomness.distributions import DAYS_PER_YEAR, build_distribution
 from simulation.randomness.streams import Streams
-from simulation.scenario import ScenarioError, load_raw, load_scenario, validate
+from simulation.scenario import (
+    ScenarioError,
+    apply_effects,
+    load_raw,
+    load_scenario,
+    validate,
+)
 from simulation.scenario.schema.structure import case_holding_fte
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
@@ -160,6 +166,10 @@ def test_structure_scales_with_population(raw):
     declared = copy.deepcopy(double)
     declared["structure"]["case_holding_fte"] = 100.0
     assert capacity(validate(declared)) == pytest.approx(100.0)
+    # sizing happens once: an assumed effect on staff afterwards is not undone
+    overlay = yaml.safe_load((CONFIGS / "practice" / "self_managed_teams.yaml").read_text())
+    with_effect = validate({**declared, **overlay})
+    assert 105 < capacity(apply_effects(with_effect)) < 110  # +10% social workers kept
     # applying a structure keeps the council's declared capacity
     assert capacity(validate(apply_structure(declared, CONFIGS / "pods.yaml"))) == \
         pytest.approx(100.0)

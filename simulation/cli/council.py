@@ -15,6 +15,7 @@ from simulation.council.build import relative_template, solve_profile
 from simulation.council.profile import ProfileError, load_profile
 from simulation.council.solve import SolveError
 from simulation.scenario import ScenarioError, validate
+from simulation.scenario.schema.structure import case_holding_fte
 
 
 @click.command("profile")
@@ -59,7 +60,8 @@ def profile_command(profile: str, out: Path, tune: bool, reps: int, iterations: 
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.replace(tmp, out)
-    fte = scenario.structure.case_holding_fte
+    fte = case_holding_fte([t.model_dump() for t in scenario.structure.teams],
+                           {k: r.model_dump() for k, r in scenario.workforce.roles.items()})
     click.echo(f"wrote {out}: {p.name}, {p.population:,} children, teams "
                + ", ".join(f"{t.name} x{t.count}" for t in scenario.structure.teams)
                + (f" (case-holding capacity {fte:,.1f} FTE)" if fte else ""))

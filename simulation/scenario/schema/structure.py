@@ -82,8 +82,9 @@ def size_structure(raw: dict, population: int, roles: dict[str, dict]) -> dict:
     population / sized_for_population; with neither the structure is absolute. Unit
     counts scale by the ratio (rounded, at least 1; locality teams keep one unit per
     locality) and staff per unit absorb the rounding, so every team's FTE scales by
-    exactly the ratio. The result records sized_for_population = population, so sizing
-    a sized structure again changes nothing.
+    exactly the ratio. The result records sized_for_population = population and drops
+    case_holding_fte, so sizing a sized structure again changes nothing, and assumed
+    effects or sweeps that change staff afterwards are not undone.
     """
     teams = raw.get("teams")
     if not isinstance(teams, list) or not all(isinstance(t, dict) for t in teams):
@@ -96,9 +97,8 @@ def size_structure(raw: dict, population: int, roles: dict[str, dict]) -> dict:
         ratio = population / sized_for
     else:
         return raw
-    out = dict(raw)
-    if sized_for is not None or target is not None:
-        out["sized_for_population"] = population
+    out = {k: v for k, v in raw.items() if k != "case_holding_fte"}
+    out["sized_for_population"] = population
     if abs(ratio - 1.0) < 1e-12:
         return out
     sized = []
