@@ -388,3 +388,21 @@ def test_shipped_profile_cites_its_figures():
     text = PROFILE.read_text()
     assert "seed 002" in text and "1,487" in text and "113 strategy meetings" in text
     assert load_raw(LEICS)["name"] == "leicestershire"
+
+
+@pytest.mark.parametrize("mutate, words", [
+    (lambda d: d["demand"].update(growth={"by_age": [0.1, 0.2]}), "demand: growth.by_age"),
+    (lambda d: d["demand"].update(changes=[{"at_years": 1, "factor": -2}]),
+     "demand.changes.0.factor"),
+    (lambda d: d["structure"].update(case_holding_fte=-5), "structure.case_holding_fte"),
+    (lambda d: d.update(local_figures={"referrals": {"values": {2024: 1}}}),
+     "local_figures.referrals.source"),
+])
+def test_bad_council_fields_exit_2_naming_the_field(tmp_path, raw, mutate, words):
+    data = copy.deepcopy(raw)
+    mutate(data)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2 and words in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1

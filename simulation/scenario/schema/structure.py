@@ -90,7 +90,9 @@ def size_structure(raw: dict, population: int, roles: dict[str, dict]) -> dict:
     if not isinstance(teams, list) or not all(isinstance(t, dict) for t in teams):
         return raw
     target, sized_for = raw.get("case_holding_fte"), raw.get("sized_for_population")
-    if isinstance(target, int | float) and target > 0:
+    if target is not None and not (isinstance(target, int | float) and target > 0):
+        return raw  # left for validation to name
+    if target is not None:
         current = case_holding_fte(teams, roles)
         ratio = target / current if current > 0 else 1.0
     elif isinstance(sized_for, int) and sized_for > 0:
