@@ -32,6 +32,7 @@ def baseline() -> Scenario:
 def small(raw: dict, scale: float = 0.1) -> Scenario:
     """The scenario for a council ``scale`` times the size (staff and caseload scaled too)."""
     data = copy.deepcopy(raw)
+    data["structure"].pop("sized_for_population", None)  # sized by hand below
     data["population"] = int(data["population"] * scale)
     data["initial_state"] = {k: int(round(v * scale)) for k, v in data["initial_state"].items()}
     for team in data["structure"]["teams"]:

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = [
     "simulation.randomness",
     "simulation.scenario",
+    "simulation.council",  # a council profile solved into a scenario (issue 10b)
     "models",
     "simulation.engine",
     "simulation.outputs",

@@ -155,7 +155,9 @@ def test_compare_writes_every_file_and_report_rebuilds_alone(tmp_path):
                 "differences.csv", "report.html", "manifest.json"}
     assert expected <= {p.name for p in out.iterdir()}
     summary = pd.read_csv(out / "summary.csv")
-    assert list(summary.columns) == ["scenario", "kpi", "mean", "ci_low", "ci_high", "n"]
+    assert list(summary.columns) == ["scenario", "kpi", "mean", "ci_low", "ci_high", "n",
+                                     "comparator", "comparator_kind", "comparator_year"]
+    assert set(summary["comparator_kind"].dropna()) <= {"national", "local"}
     diffs = pd.read_csv(out / "differences.csv")
     assert set(diffs["scenario"]) == {"fsp"} and set(diffs["baseline"]) == {"baseline"}
     # The terminal shows each headline KPI by its label, as "mean ± CI half-width".

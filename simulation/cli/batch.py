@@ -89,12 +89,17 @@ def _interrupted(out: Path) -> None:
                    "within this share of its mean")
 @click.option("--max-reps", type=click.IntRange(min=2, max=MAX_REPS), default=1000,
               show_default=True)
+@click.option("--structures", is_flag=True,
+              help="the first scenario is a council, the others structure files: compare "
+                   "the council under its own structure and under each of them, sized to it")
 @overlay_option
 @no_effects_option
 @with_backend
-def compare_command(scenarios, reps, seed, years, out, force, precision, max_reps, overlays,
-                    no_effects, jobs, backend, scheduler, quiet) -> None:
-    """Compare scenarios over paired replications; write results and report.html."""
+def compare_command(scenarios, reps, seed, years, out, force, precision, max_reps, structures,
+                    overlays, no_effects, jobs, backend, scheduler, quiet) -> None:
+    """Compare scenarios over paired replications; write results and report.html.
+
+    e.g. csflow compare my_council.yaml --structures configs/pods.yaml configs/fsp.yaml"""
     if precision is not None and reps < 2:
         fail("--precision needs --reps of at least 2 to estimate the variance")
     if scheduler:
@@ -105,7 +110,7 @@ def compare_command(scenarios, reps, seed, years, out, force, precision, max_rep
             scenarios, reps, seed, years, out=out, jobs=jobs, backend=backend,
             scheduler=scheduler, precision=precision, max_reps=max_reps, force=force,
             progress=not quiet, overlays=overlays, no_effects=no_effects,
-            command=command_line(), on_failure=_report_failure)
+            command=command_line(), on_failure=_report_failure, structures=structures)
     except (ScenarioError, OutputError, CheckpointMismatch, ValueError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:

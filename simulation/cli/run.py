@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from simulation.analysis.drift import drift_warnings
 from simulation.cli.common import (
     MAX_REPS,
     YEARS,
@@ -22,9 +23,11 @@ from simulation.cli.common import (
     years_option,
 )
 from simulation.outputs.files import OutputError, manifest, prepare_output, write_run
+from simulation.outputs.flows import stage_flows
 from simulation.outputs.guard import RunGuardError
-from simulation.outputs.kpis import KPI_INFO, format_kpi
+from simulation.outputs.kpis import KPI_INFO, comparator, format_kpi
 from simulation.outputs.run import simulate
+from simulation.randomness.distributions import DAYS_PER_YEAR
 from simulation.scenario import Scenario, without_effects
 
 
@@ -73,20 +76,24 @@ def run(scenario: str, seed: int | None, years: float | None, out: Path | None,
     except OutputError as exc:
         fail(str(exc))
     click.echo(kpi_summary(s, seed, years, result.kpis))
+    for line in drift_warnings(s.name, s.initial_state.model_dump(), result.stocks,
+                               stage_flows(result.simulation.rec.children, 0.0,
+                                           DAYS_PER_YEAR), effects=bool(s.assumed_effects())):
+        click.echo(f"warning: {line}", err=True)
     click.echo(f"\nwrote {out}/ (kpis.csv, children.parquet, stocks.parquet, manifest.json)")
 
 
 def kpi_summary(s: Scenario, seed: int, years: float, kpis: dict[str, float]) -> str:
-    """A readable table of the KPIs, with the national figure beside each where there is one."""
+    """A readable table of the KPIs, each beside its comparator: the council's own figure
+    (local_figures, latest year) where there is one, else the national figure scaled."""
     lines = [f"{s.name}: {years:g} years, seed {seed}, {s.population:,} children", ""]
-    lines.append(f"  {'KPI':<50}{'value':>12}   national")
+    lines.append(f"  {'KPI':<50}{'value':>12}   comparator")
     for name, value in kpis.items():
-        info = KPI_INFO[name]
-        national = info.national
-        if national is not None and info.kind == "count":
-            national *= s.population / 10_000  # published per 10,000 children
-        shown = format_kpi(name, national) if national is not None else ""
-        lines.append(f"  {info.label:<50}{format_kpi(name, value):>12}   {shown}")
+        info = KPI_INFO.get(name)
+        if info is None:
+            continue
+        lines.append(f"  {info.label:<50}{format_kpi(name, value):>12}   "
+                     f"{comparator_text(s, name)}")
     effects = s.assumed_effects()
     lines.append("")
     if effects:
@@ -95,6 +102,15 @@ def kpi_summary(s: Scenario, seed: int, years: float, kpis: dict[str, float]) ->
     else:
         lines.append("No assumed practice effects: differences come from structure alone.")
     return "\n".join(lines)
+
+
+def comparator_text(s: Scenario, name: str) -> str:
+    """'3,000 local (2019)' or '2,590 national', or '' if there is none."""
+    found = comparator(s, name)
+    if found is None:
+        return ""
+    value, kind, year = found
+    return f"{format_kpi(name, value)} {kind}" + (f" ({year})" if year else "")
 
 
 @click.command("initial-state")
@@ -123,16 +139,35 @@ def initial_state(scenario: str, years: float, reps: int, seed: int) -> None:
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.option("--reps", type=click.IntRange(min=2, max=MAX_REPS), default=6, show_default=True)
 @click.option("--years", type=BoundedFloat(1.0, YEARS.high, low_open=False), default=5.0,
-              show_default=True)
+              show_default=True,
+              help="simulated years (with --local: 1, the year the figures describe)")
 @click.option("--seed", type=click.IntRange(min=0), default=100, show_default=True)
-def calibrate(scenario: str, reps: int, years: float, seed: int) -> None:
-    """Compare a scenario with the national flow figures (a Markdown table).
+@click.option("--local", "local", is_flag=True,
+              help="targets are the scenario's own local_figures (year 1), not national")
+@click.option("--tune", is_flag=True,
+              help="with --local: tune the inputs not observed directly, write --out")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="with --tune: the tuned scenario file to write")
+@click.option("--force", is_flag=True, help="replace an existing --out file")
+def calibrate(scenario: str, reps: int, years: float, seed: int, local: bool, tune: bool,
+              out: Path | None, force: bool) -> None:
+    """Compare a scenario with the national flow figures, or with its own local figures
+    (--local), as a Markdown table; --tune first tunes it to the local figures.
 
     Exit 1 if any figure is outside its tolerance.
     """
     from simulation.experiments.calibration import calibration_table
 
+    if tune and not local:
+        fail("--tune: needs --local (it tunes to the scenario's local_figures)")
+    if tune and out is None:
+        fail("--tune: needs --out, the tuned scenario file to write")
+    if out is not None and out.exists() and not force:
+        fail(f"--out {out}: exists (use --force to replace it)")
     s = load_or_fail(scenario)
+    if local:
+        _calibrate_local(s, scenario, reps, seed, tune, out)
+        return
     table = calibration_table(s, reps=reps, years=years, seed=seed)
     click.echo(f"{s.name}: {reps} replications x {years:g} years, seeds from {seed}\n")
     click.echo("| measure | national | model (95% CI) | tolerance | ok | source | tuned to hit it |")
@@ -141,5 +176,49 @@ def calibrate(scenario: str, reps: int, years: float, seed: int) -> None:
         click.echo(f"| `{r.measure}` | {r.target:g} | {r.model:.3g} ({r.ci_low:.3g} to "
                    f"{r.ci_high:.3g}) | +/-{r.tolerance:g} | {'yes' if r.within else 'NO'} | "
                    f"{r.source} | {r.tuned or '(not tuned: comes out of the model)'} |")
+    if not table["within"].all():
+        sys.exit(1)
+
+
+def _num(x: float) -> str:
+    """Counts as 1,234; rates and small numbers to 3 significant figures."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def _calibrate_local(s: Scenario, path: str, reps: int, seed: int, tune: bool,
+                     out: Path | None) -> None:
+    """calibrate --local: optionally tune, then the local figures against the model."""
+    import yaml
+
+    from simulation.experiments.calibration import local_table, tune_local
+    from simulation.scenario import validate
+
+    if not s.local_figures:
+        fail(f"{path}: local_figures: none (write them, or use `csflow profile` or "
+             f"`csflow import`)")
+    if tune and out is not None:
+        tuned, steps = tune_local(s.model_dump(), reps=reps, seed=seed)
+        s = validate(tuned, f"{s.name} (tuned)")
+        for step in steps[:-1]:
+            click.echo(f"step {step.iteration}: " + ", ".join(
+                f"{k} {v:.4g}" for k, v in step.inputs.items()))
+        header = (f"# {s.name}, tuned to its local figures by `{command_line()}`\n"
+                  f"# ({len(steps) - 1} fixed-point steps, {reps} replications of year 1, "
+                  f"seeds from {seed}, common random numbers).\n")
+        tmp = out.with_name(f".{out.name}.partial")
+        tmp.write_text(header + yaml.safe_dump(tuned, sort_keys=False, width=95),
+                       encoding="utf-8")
+        tmp.replace(out)
+        click.echo(f"wrote {out}\n")
+    table = local_table(s, reps=reps, years=1.0, seed=seed)
+    click.echo(f"{s.name}: local figures against year 1 of the model, {reps} replications, "
+               f"seeds from {seed}\n")
+    click.echo("| measure | year | local | model (95% CI) | tolerance | ok | source | tuned by |")
+    click.echo("|---|---|---|---|---|---|---|---|")
+    for r in table.itertuples():
+        click.echo(f"| `{r.measure}` | {r.year} | {_num(r.local)} | {_num(r.model)} "
+                   f"({_num(r.ci_low)} to {_num(r.ci_high)}) | +/-{_num(r.tolerance)} | "
+                   f"{'yes' if r.within else 'NO'} | {r.source} | "
+                   f"{r.tuned or '(not tuned: a check)'} |")
     if not table["within"].all():
         sys.exit(1)

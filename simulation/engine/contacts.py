@@ -19,6 +19,7 @@ from simulation.scenario.schema.workforce import PARENTAL_FACTORS
 
 FACTOR_BITS = np.array([1, 2, 4])  # domestic abuse, mental health, substance misuse
 CHUNK = 4096  # arrivals drawn in fixed-size chunks: a longer run extends a shorter one
+LAYER_SHIFT = 40  # extra layers of growing demand key their children above layer 0's
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Contacts:
     locality: np.ndarray
     factors: np.ndarray      # bit mask of parental factors (FACTOR_BITS)
     luck: np.ndarray         # per-child uniforms (rows used only for referred children)
+    key: np.ndarray          # the child's stream key: index in its layer (+ layer << 40)
 
 
 def age_distribution(scenario: Scenario) -> Distribution:
@@ -53,15 +55,41 @@ def factor_masks(scenario: Scenario, u: np.ndarray) -> np.ndarray:
     return ((u < prevalence) * FACTOR_BITS).sum(axis=1)
 
 
-def draw_contacts(scenario: Scenario, streams: Streams, horizon: float,
-                  front_door: Distribution) -> Contacts:
-    """Contacts over [0, horizon), starting a little before day 0 so that the front door
-    too starts in steady state: contacts that arrived just before day 0 and still await a
-    decision are kept (negative arrival days); those decided before day 0 are history."""
+def demand_multiplier(scenario: Scenario, day: np.ndarray, age_years: np.ndarray) -> np.ndarray:
+    """Contacts at each (day, age) relative to day 0: growth by age band and dated steps."""
+    demand = scenario.demand
+    bands = demand.age_at_contact_years
+    rates = np.asarray(demand.growth.rates(len(bands.weights)), float)
+    band = np.clip(np.searchsorted(bands.edges, age_years, side="right") - 1, 0, len(rates) - 1)
+    years = np.maximum(day, 0.0) / DAYS_PER_YEAR
+    m = (1.0 + rates[band]) ** years
+    for change in demand.changes:
+        m = np.where(years >= change.at_years, m * change.factor, m)
+    return m
+
+
+def peak_multiplier(scenario: Scenario, horizon: float) -> float:
+    """The largest multiplier over the run: growth is monotone between steps, so the peak
+    is at day 0, a step or the horizon, in some age band."""
+    demand = scenario.demand
+    edges = demand.age_at_contact_years.edges
+    mids = np.array([(a + b) / 2 for a, b in zip(edges, edges[1:], strict=False)])
+    days = [0.0, horizon] + [c.at_years * DAYS_PER_YEAR for c in demand.changes
+                             if c.at_years * DAYS_PER_YEAR < horizon]
+    return max(float(demand_multiplier(scenario, np.full(len(mids), d), mids).max())
+               for d in days)
+
+
+def _layer(scenario: Scenario, streams: Streams, layer: int, start: float, horizon: float,
+           front_door: Distribution) -> tuple[Contacts, np.ndarray]:
+    """One homogeneous Poisson stream of contacts at the day-0 rate, with every child's
+    attributes; layer 0 uses the original stream names, so a scenario whose demand does
+    not change draws exactly what it always did."""
     demand = scenario.demand
     per_day = demand.contacts_per_10k * scenario.population / 10_000 / DAYS_PER_YEAR
-    rng = streams.generator("arrivals")
-    chunks, last = [], -(float(np.ceil(front_door.ppf(0.9999))) + 1.0)
+    suffix = f"-{layer}" if layer else ""
+    rng = streams.generator("arrivals" + suffix)
+    chunks, last = [], start
     while last <= horizon:
         times = last + np.cumsum(rng.exponential(1.0 / per_day, CHUNK))
         chunks.append(times)
@@ -69,17 +97,53 @@ def draw_contacts(scenario: Scenario, streams: Streams, horizon: float,
     arrival = np.concatenate(chunks)
     arrival = arrival[arrival < horizon]
     n = len(arrival)
-    u = streams.generator("child-attributes").random((n, 8))
+    u = streams.generator("child-attributes" + suffix).random((n, 8))
     source_cum = np.cumsum(list(demand.referral_sources.values()))
-    decision = arrival + front_door.ppf_many(u[:, 1])
-    keep = decision >= 0.0
-    return Contacts(
-        arrival=arrival[keep],
-        decision=decision[keep],
-        referred=(u[:, 0] < demand.front_door.referral_rate)[keep],
-        age_years=age_distribution(scenario).ppf_many(u[:, 2])[keep] / DAYS_PER_YEAR,
-        source=np.searchsorted(source_cum / source_cum[-1], u[:, 3], side="right")[keep],
-        locality=localities(scenario, u[:, 4])[keep],
-        factors=factor_masks(scenario, u[:, 5:8])[keep],
-        luck=streams.generator("journey").random((n, LUCK_PER_CHILD))[keep],
+    drawn = Contacts(
+        arrival=arrival,
+        decision=arrival + front_door.ppf_many(u[:, 1]),
+        referred=u[:, 0] < demand.front_door.referral_rate,
+        age_years=age_distribution(scenario).ppf_many(u[:, 2]) / DAYS_PER_YEAR,
+        source=np.searchsorted(source_cum / source_cum[-1], u[:, 3], side="right"),
+        locality=localities(scenario, u[:, 4]),
+        factors=factor_masks(scenario, u[:, 5:8]),
+        luck=streams.generator("journey" + suffix).random((n, LUCK_PER_CHILD)),
+        key=np.zeros(n, dtype=np.int64),
     )
+    keep = drawn.decision >= 0.0
+    # the key is the child's place among the kept: what it always was for layer 0
+    drawn.key[keep] = np.arange(int(keep.sum()), dtype=np.int64) + (layer << LAYER_SHIFT)
+    return drawn, keep
+
+
+def _subset(c: Contacts, keep: np.ndarray) -> Contacts:
+    return Contacts(**{f: getattr(c, f)[keep] for f in Contacts.__dataclass_fields__})
+
+
+def draw_contacts(scenario: Scenario, streams: Streams, horizon: float,
+                  front_door: Distribution) -> Contacts:
+    """Contacts over [0, horizon), starting a little before day 0 so that the front door
+    too starts in steady state: contacts that arrived just before day 0 and still await a
+    decision are kept (negative arrival days); those decided before day 0 are history.
+
+    Demand that grows or steps (demand.growth, demand.changes) is drawn by thinning
+    stacked layers of the day-0 stream: layer L keeps a child with probability
+    clip(m(t, age) - L, 0, 1), from its own uniform. Where two scenarios' demand is
+    equal the same children arrive in both, and a longer run extends a shorter one.
+    """
+    start = -(float(np.ceil(front_door.ppf(0.9999))) + 1.0)
+    base, keep = _layer(scenario, streams, 0, start, horizon, front_door)
+    if not scenario.demand.varies:
+        return _subset(base, keep)
+    parts = []
+    for layer in range(int(np.ceil(peak_multiplier(scenario, horizon) - 1e-9))):
+        drawn, keep = (base, keep) if layer == 0 else _layer(
+            scenario, streams, layer, start, horizon, front_door)
+        share = np.clip(demand_multiplier(scenario, drawn.arrival, drawn.age_years) - layer,
+                        0.0, 1.0)
+        thin = streams.generator("thinning" + (f"-{layer}" if layer else "")).random(
+            len(drawn.arrival))
+        parts.append(_subset(drawn, keep & (thin < share)))
+    merged = Contacts(**{f: np.concatenate([getattr(p, f) for p in parts])
+                         for f in Contacts.__dataclass_fields__})
+    return _subset(merged, np.argsort(merged.arrival, kind="stable"))

@@ -336,13 +336,14 @@ class Simulation:
         locality = contacts.locality[order].tolist()
         source = [self.sources[i] for i in contacts.source[order].tolist()]
         factors = contacts.factors[order].tolist()
+        keys = contacts.key[order].tolist()
         for j, k in enumerate(order.tolist()):
             t = decision[j]
             if t >= self.horizon:
                 return
             if t > env.now:
                 yield env.timeout(t - env.now)
-            child = self._make_child(first_id + k, k, arrival[j], age[j], locality[j],
+            child = self._make_child(first_id + k, keys[j], arrival[j], age[j], locality[j],
                                      source[j], rows[j], factors=factors[j])
             child.spells.append(("front_door", child.arrival))
             env.process(self.journey(child, "referral"))

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from simulation.outputs.flows import year_one_columns
 from simulation.outputs.kpis import KPI_ORDER
 from simulation.outputs.run import gc_paused, simulate
 from simulation.scenario import Scenario
@@ -90,6 +91,9 @@ def _replicate(task: Task) -> ReplicationOutput:
                           "count": changes.to_numpy()}),
             pd.DataFrame({"measure": "days_in_care", "value": care.index.astype(float),
                           "count": care.to_numpy()}).sort_values("value"),
+            # year-1 starts and ends of each stage, for the drift check (analysis.drift)
+            pd.DataFrame([{"measure": k, "value": v, "count": 1} for k, v in
+                          year_one_columns(result.simulation.rec.children).items()]),
         ], ignore_index=True)
         row = {"scenario": task.scenario.name, "rep": task.rep, "seed": task.seed,
                **dict(task.extra), **result.kpis}

@@ -19,16 +19,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulation.analysis.drift import batch_drift_warnings
 from simulation.analysis.stats import (
     paired_differences,
     replications_needed,
     summarise,
     warmup_warning,
 )
+from simulation.council.structures import apply_structure
 from simulation.experiments.batch import BatchResult, run_batch
 from simulation.outputs.files import atomic_folder, package_versions, prepare_output
-from simulation.outputs.kpis import BRIEF_HEADLINE, KPI_INFO, KPI_ORDER, format_kpi
-from simulation.scenario import Scenario, file_sha256, load_scenario
+from simulation.outputs.kpis import BRIEF_HEADLINE, KPI_INFO, KPI_ORDER, comparator, format_kpi
+from simulation.scenario import Scenario, file_sha256, load_raw, load_scenario, validate
 from simulation.scenario.limits import ensure_fits
 
 OPEN_STAGES = ["assessment", "s47", "cin", "cp", "cla"]
@@ -49,8 +51,18 @@ def partial_folder(out: Path) -> Path:
     return out.parent / f".{out.name}.partial"
 
 
-def load_all(paths: Sequence[str | Path], overlays: Sequence[str | Path] = ()) -> list[Scenario]:
-    scenarios = [load_scenario(p, overlays) for p in paths]
+def load_all(paths: Sequence[str | Path], overlays: Sequence[str | Path] = (),
+             structures: bool = False) -> list[Scenario]:
+    """The scenarios of a comparison. With ``structures``, ``paths[0]`` is a council and
+    the rest are structure files applied to it and sized to it (council.structures)."""
+    if structures:
+        if len(paths) < 2:
+            raise ValueError("--structures: give a council scenario then structure files")
+        council = load_raw(paths[0], overlays)
+        scenarios = [validate(council, str(paths[0]))] + [
+            validate(apply_structure(council, p), f"{paths[0]} under {p}") for p in paths[1:]]
+    else:
+        scenarios = [load_scenario(p, overlays) for p in paths]
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise ValueError(f"scenario names must differ to be compared: {', '.join(names)}")
@@ -88,7 +100,7 @@ def run_comparison(scenarios: list[Scenario], reps: int, seed: int, years: float
         batch = _merge(batch, more)
         done = target
     comparison = Comparison(batch, scenarios, done)
-    comparison.warnings = warmup_warnings(batch.stocks)
+    comparison.warnings = warmup_warnings(batch.stocks) + drift_of(batch, scenarios)
     return comparison
 
 
@@ -119,6 +131,27 @@ def warmup_warnings(stocks: pd.DataFrame) -> list[str]:
     return warnings
 
 
+def drift_of(batch: BatchResult, scenarios: list[Scenario]) -> list[str]:
+    """Stocks that leave each scenario's declared caseload in year 1 (analysis.drift)."""
+    if batch.runs.empty or batch.stocks.empty:
+        return []
+    initial = {s.name: s.initial_state.model_dump() for s in scenarios}
+    effects = frozenset(s.name for s in scenarios if s.assumed_effects())
+    return batch_drift_warnings(batch.distributions, batch.stocks, initial, effects)
+
+
+def with_comparators(summary: pd.DataFrame, scenarios: list[Scenario]) -> pd.DataFrame:
+    """The summary with each KPI's comparator: the council's own figure where the scenario
+    has one (``comparator_kind`` "local", with its year), else the national figure scaled."""
+    by_name = {s.name: s for s in scenarios}
+    found = [comparator(by_name[r.scenario], r.kpi) if r.scenario in by_name else None
+             for r in summary.itertuples()]
+    return summary.assign(
+        comparator=[f[0] if f else np.nan for f in found],
+        comparator_kind=[f[1] if f else "" for f in found],
+        comparator_year=pd.array([f[2] if f else None for f in found], dtype="Int64"))
+
+
 def scenario_record(scenario: Scenario, file: str | Path | None) -> dict[str, Any]:
     return {
         "name": scenario.name,
@@ -130,6 +163,10 @@ def scenario_record(scenario: Scenario, file: str | Path | None) -> dict[str, An
              else ", ".join(e.target), "kind": e.kind, "value": e.value, "low": e.low,
              "high": e.high, "evidence": " ".join(e.evidence.split())}
             for name, e in scenario.assumed_effects()],
+        # the council's own figures (latest year), the report's local comparators
+        "local_figures": {name: {"year": f.latest()[0], "value": f.latest()[1],
+                                 "source": f.source}
+                          for name, f in scenario.local_figures.items()},
     }
 
 
@@ -143,7 +180,8 @@ def write_comparison(out: Path, comparison: Comparison, manifest: dict[str, Any]
         batch.stocks.to_parquet(tmp / "stocks.parquet", index=False)
         batch.distributions.to_parquet(tmp / "distributions.parquet", index=False)
         if not batch.runs.empty:
-            summarise(batch.runs, kpis).to_csv(tmp / "summary.csv", index=False)
+            with_comparators(summarise(batch.runs, kpis), comparison.scenarios).to_csv(
+                tmp / "summary.csv", index=False)
             baseline = comparison.scenarios[0].name
             if batch.runs["scenario"].nunique() > 1:
                 paired_differences(batch.runs, kpis, baseline).to_csv(
@@ -162,13 +200,13 @@ def compare(paths: Sequence[str | Path], reps: int, seed: int, years: float,
             scheduler: str | None = None, precision: float | None = None,
             max_reps: int = 1000, force: bool = False, progress: bool = True,
             overlays: Sequence[str | Path] = (), no_effects: bool = False,
-            command: str = "", on_failure: Any = None) -> Comparison:
+            command: str = "", on_failure: Any = None, structures: bool = False) -> Comparison:
     """Python API of ``csflow compare``: same code path, same files."""
     from simulation.scenario import without_effects
 
-    scenarios = load_all(paths, overlays)
-    for scenario, path in zip(scenarios, paths, strict=True):
-        ensure_fits(scenario, years, str(path))
+    scenarios = load_all(paths, overlays, structures)
+    for scenario in scenarios:
+        ensure_fits(scenario, years)
     if no_effects:
         scenarios = [without_effects(s) for s in scenarios]
     checkpoint = None
@@ -186,6 +224,7 @@ def compare(paths: Sequence[str | Path], reps: int, seed: int, years: float,
             "seed": seed, "years": years, "reps": comparison.reps,
             "requested_reps": reps, "precision": precision, "backend": backend,
             "jobs": jobs, "overlays": [str(o) for o in overlays], "no_effects": no_effects,
+            "structures_applied_to": str(paths[0]) if structures else None,
             "package_versions": package_versions(),
             "scenarios": [scenario_record(s, p) for s, p in zip(scenarios, paths, strict=True)],
             "warnings": comparison.warnings,
@@ -213,5 +252,12 @@ def headline_table(comparison: Comparison) -> str:
                          f"{value} ± {format_kpi(row.kpi, half)}")
         table[name] = cells
     labels = [KPI_INFO[k].label.strip() for k in BRIEF_HEADLINE]
+    council = next((s for s in comparison.scenarios if s.local_figures), None)
+    note = ""
+    if council is not None:  # the council's own figures beside the model's
+        local = [comparator(council, k) for k in BRIEF_HEADLINE]
+        table["local"] = [format_kpi(k, c[0]) + f" ({c[2]})" if c and c[1] == "local" else ""
+                          for k, c in zip(BRIEF_HEADLINE, local, strict=True)]
+        note = f"; local: {council.name}'s own figures (local_figures)"
     return (pd.DataFrame(table, index=labels).to_string()
-            + f"\n(mean ± half-width of the 95% CI over {comparison.reps} replications)")
+            + f"\n(mean ± half-width of the 95% CI over {comparison.reps} replications{note})")

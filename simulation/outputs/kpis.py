@@ -16,6 +16,7 @@ import numpy as np
 
 from simulation.engine.recorder import Recorder
 from simulation.outputs.measures import money_and_time, worker_changes
+from simulation.scenario import Scenario
 
 KPI_ORDER: tuple[str, ...] = (
     "contacts", "referrals", "re_referral_rate", "referral_nfa_rate",
@@ -107,6 +108,32 @@ KPI_INFO: dict[str, KpiInfo] = {
     "total_cost_gbp": KpiInfo("Total cost a year", "gbp"),
     "cost_per_child_gbp": KpiInfo("Cost per child with a worker", "gbp"),
 }
+
+
+# The end-of-run stock KPIs and the local figure (open on 31 March) each compares with.
+STOCK_KPIS = {"cin_per_10k_end": "cin_open", "cp_per_10k_end": "cp_open",
+              "cla_per_10k_end": "cla_open"}
+
+
+def comparator(scenario: Scenario, name: str) -> tuple[float, str, int | None] | None:
+    """What a KPI is compared with: the council's own figure (``local_figures``, latest
+    year) where the scenario has one, else the national figure (counts scaled from per
+    10,000 children to the population): (value, "local" | "national", year or None)."""
+    figure = scenario.local_figures.get(name)
+    if figure is not None:
+        year, value = figure.latest()
+        return value, "local", year
+    stock = scenario.local_figures.get(STOCK_KPIS.get(name, ""))
+    if stock is not None:  # an open count on 31 March, as the KPI's rate per 10,000
+        year, value = stock.latest()
+        return value * 10_000 / scenario.population, "local", year
+    info = KPI_INFO.get(name)
+    if info is None or info.national is None:
+        return None
+    national = info.national
+    if info.kind == "count":
+        national *= scenario.population / 10_000  # published per 10,000 children
+    return national, "national", None
 
 
 def format_kpi(name: str, value: float | None, population: int | None = None) -> str:

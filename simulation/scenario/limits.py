@@ -18,13 +18,24 @@ MAX_MEMORY_GB = 64.0
 MAX_STAFF_FTE = 100_000.0   # England has ~35,000 children's social workers
 
 
+def peak_demand_multiplier(scenario: Scenario, years: float) -> float:
+    """An upper bound on how far growth and dated steps raise contacts within ``years``."""
+    demand = scenario.demand
+    rates = demand.growth.rates(len(demand.age_at_contact_years.weights))
+    steps = 1.0
+    for change in demand.changes:
+        steps *= max(1.0, change.factor)
+    return max(max(1.0, 1.0 + r) ** years for r in rates) * steps
+
+
 def size_problems(scenario: Scenario, years: float) -> list[str]:
     """Why a run of ``scenario`` for ``years`` would not fit in memory, or [] if it fits."""
     problems = []
     if not 0 < years <= MAX_YEARS:
         problems.append(f"run.years: must be > 0 and at most {MAX_YEARS:g}, got {years:g}")
         return problems
-    contacts = scenario.population * scenario.demand.contacts_per_10k / 10_000 * years
+    contacts = (scenario.population * scenario.demand.contacts_per_10k / 10_000 * years
+                * peak_demand_multiplier(scenario, years))
     open_cases = sum(scenario.initial_state.model_dump().values())
     gb = (contacts + open_cases) * BYTES_PER_CONTACT / 1e9
     if gb > MAX_MEMORY_GB:

@@ -42,6 +42,29 @@ class AgeBands(Strict):
         return self
 
 
+class Growth(Strict):
+    """Demand that trends: contacts a year grow (or fall) by a compound yearly rate."""
+
+    annual_rate: float = Field(
+        0.0, ge=-0.5, le=1.0, description="compound yearly change in contacts (0.03 = +3%)")
+    by_age: list[Annotated[float, Field(gt=-1.0, le=1.0)]] | None = Field(
+        None, description="one yearly rate per band of age_at_contact_years (replaces "
+                          "annual_rate for children in that band)")
+
+    def rates(self, bands: int) -> list[float]:
+        """The yearly rate of each age band."""
+        return list(self.by_age) if self.by_age is not None else [self.annual_rate] * bands
+
+
+class DemandChange(Strict):
+    """A step in demand from a date on (a policy, a new front door): contacts x factor."""
+
+    at_years: NonNegative = Field(description="years from the start of the run")
+    factor: Annotated[float, Field(gt=0.0, le=100.0)] = Field(
+        description="multiplies contacts from then on (1.1 = +10%)")
+    reason: str = ""
+
+
 class Demand(Strict):
     contacts_per_10k: Annotated[float, Field(gt=0.0, le=100_000.0)] = Field(
         description="new contacts a year per 10,000 children")
@@ -50,10 +73,36 @@ class Demand(Strict):
     front_door: FrontDoor
     re_referral: ReReferral
     parental_factors: ParentalFactors = ParentalFactors()
+    growth: Growth = Growth()
+    changes: list[DemandChange] = Field(
+        default_factory=list, description="steps in demand at dates; several multiply")
 
     @field_validator("referral_sources")
     @classmethod
     def _sources_sum(cls, v: dict[str, float]) -> dict[str, float]:
         return check_shares(v)
 
+    @model_validator(mode="after")
+    def _growth_bands(self) -> Demand:
+        by_age = self.growth.by_age
+        if by_age is not None and len(by_age) != len(self.age_at_contact_years.weights):
+            raise ValueError(f"growth.by_age: needs one rate per age band "
+                             f"({len(self.age_at_contact_years.weights)}), got {len(by_age)}")
+        if any(r <= -1 for r in by_age or []):
+            raise ValueError("growth.by_age: rates must be > -1")
+        return self
 
+    def multiplier(self, years: float, band: int = 0) -> float:
+        """Contacts at time ``years`` (from day 0) relative to day 0, for an age band."""
+        t = max(years, 0.0)
+        m = (1.0 + self.growth.rates(len(self.age_at_contact_years.weights))[band]) ** t
+        for change in self.changes:
+            if t >= change.at_years:
+                m *= change.factor
+        return m
+
+    @property
+    def varies(self) -> bool:
+        """True if contacts are not a constant rate over the run."""
+        return bool(self.changes) or any(
+            r != 0 for r in self.growth.rates(len(self.age_at_contact_years.weights)))

@@ -10,17 +10,20 @@ without reading Python.
 from __future__ import annotations
 
 import difflib
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from simulation.scenario.schema.base import Strict
 from simulation.scenario.schema.demand import Demand
 from simulation.scenario.schema.effect import Effect
+from simulation.scenario.schema.local import LocalFigure, check_measures
 from simulation.scenario.schema.pathway import InitialState, Pathway
-from simulation.scenario.schema.structure import Structure
+from simulation.scenario.schema.structure import Structure, size_structure
 from simulation.scenario.schema.workforce import Costs, Workforce
 from simulation.scenario.targets import check_target
+
+MAX_POPULATION = 100_000_000  # children; sizing a structure to more is refused, not attempted
 
 
 class RunSettings(Strict):
@@ -35,7 +38,7 @@ class Scenario(Strict):
 
     name: str = Field(min_length=1)
     description: str = ""
-    population: Annotated[int, Field(gt=0, le=100_000_000)] = Field(
+    population: Annotated[int, Field(gt=0, le=MAX_POPULATION)] = Field(
         description="children aged 0-17 in the council")
     demand: Demand
     pathway: Pathway
@@ -45,6 +48,37 @@ class Scenario(Strict):
     costs: Costs = Costs()
     effects: dict[str, dict[str, Effect]] = Field(default_factory=dict)
     run: RunSettings = RunSettings()
+    local_figures: dict[str, LocalFigure] = Field(
+        default_factory=dict, description="the council's own published figures by measure "
+                                          "(schema/local.py): targets and comparators")
+
+    @field_validator("local_figures")
+    @classmethod
+    def _local_names(cls, v: dict[str, LocalFigure]) -> dict[str, LocalFigure]:
+        return check_measures(v)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _size_structure(cls, data: Any) -> Any:
+        """Teams follow the council's size (structure.sized_for_population or
+        structure.case_holding_fte) before anything is checked, and so does a description
+        that says ``{population}``."""
+        if not isinstance(data, dict):
+            return data
+        structure, population = data.get("structure"), data.get("population")
+        description = data.get("description")
+        if isinstance(description, str) and isinstance(population, int) \
+                and "{population}" in description:  # "a council of {population} children"
+            data = {**data, "description": description.replace("{population}",
+                                                               f"{population:,}")}
+        workforce = data.get("workforce")
+        roles = workforce.get("roles") if isinstance(workforce, dict) else None
+        valid_population = (isinstance(population, int) and not isinstance(population, bool)
+                            and 0 < population <= MAX_POPULATION)
+        if isinstance(structure, dict) and valid_population and isinstance(roles, dict):
+            roles = {k: (v if isinstance(v, dict) else {}) for k, v in roles.items()}
+            data = {**data, "structure": size_structure(structure, population, roles)}
+        return data
 
     @model_validator(mode="after")
     def _roles_known(self) -> Scenario:

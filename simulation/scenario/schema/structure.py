@@ -44,6 +44,13 @@ class Structure(Strict):
         description="stages allocated even when every worker is at the limit (urgent work)")
     rebalance: bool = Field(
         True, description="when a worker has room, take a case off the most over-limit colleague")
+    sized_for_population: Annotated[int, Field(gt=0)] | None = Field(
+        None, description="the council size (children) the team counts and staff are written "
+                          "for: scaled by population / this when the scenario's population "
+                          "differs; omit to take them as written (absolute)")
+    case_holding_fte: Positive | None = Field(
+        None, description="declared case-holding capacity (FTE x role caseload_share): teams "
+                          "are scaled to it, overriding sized_for_population")
 
     @field_validator("localities")
     @classmethod
@@ -68,3 +75,52 @@ class Structure(Strict):
         return self
 
 
+def case_holding_fte(teams: list[dict], roles: dict[str, dict]) -> float:
+    """Case-holding capacity of raw teams: FTE x caseload_share (a senior practitioner
+    at 0.6 counts 0.6), the unit sizing works in, so caseload per worker follows."""
+    return sum(t.get("count", 1) * fte * float(roles.get(r, {}).get("caseload_share", 0.0))
+               for t in teams for r, fte in t.get("staff", {}).items())
+
+
+def size_structure(raw: dict, population: int, roles: dict[str, dict]) -> dict:
+    """The raw structure section sized to a council, before validation.
+
+    The ratio is declared case_holding_fte / the teams' capacity if given, else
+    population / sized_for_population; with neither the structure is absolute. Unit
+    counts scale by the ratio (rounded, at least 1; locality teams keep one unit per
+    locality) and staff per unit absorb the rounding, so every team's FTE scales by
+    exactly the ratio. The result records sized_for_population = population and drops
+    case_holding_fte, so sizing a sized structure again changes nothing, and assumed
+    effects or sweeps that change staff afterwards are not undone.
+    """
+    teams = raw.get("teams")
+    if not isinstance(teams, list) or not all(isinstance(t, dict) for t in teams):
+        return raw
+    target, sized_for = raw.get("case_holding_fte"), raw.get("sized_for_population")
+    if target is not None and not (isinstance(target, int | float) and target > 0):
+        return raw  # left for validation to name
+    if target is not None:
+        current = case_holding_fte(teams, roles)
+        ratio = target / current if current > 0 else 1.0
+    elif isinstance(sized_for, int) and sized_for > 0:
+        ratio = population / sized_for
+    else:
+        return raw
+    out = {k: v for k, v in raw.items() if k != "case_holding_fte"}
+    out["sized_for_population"] = population
+    if abs(ratio - 1.0) < 1e-12:
+        return out
+    sized = []
+    for t in teams:
+        count = t.get("count", 1)
+        staff = t.get("staff")
+        if not isinstance(count, int) or not isinstance(staff, dict):
+            sized.append(t)
+            continue
+        new_count = count if t.get("assignment") == "locality" else max(1, round(count * ratio))
+        per_unit = ratio * count / new_count
+        sized.append({**t, "count": new_count,
+                      "staff": {r: (f * per_unit if isinstance(f, int | float) else f)
+                                for r, f in staff.items()}})
+    out["teams"] = sized
+    return out
