@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = [
     "simulation.randomness",
     "simulation.scenario",
+    "simulation.returns",  # reads returns, writes a scenario it validates; no engine use
     "models",
     "simulation.engine",
     "simulation.outputs",

@@ -1,0 +1,186 @@
+"""Writing the council's scenario: a small YAML that ``extends`` the national baseline,
+every estimated value with its provenance as a comment, written atomically.
+
+``FIELDS`` maps each estimate to its scenario field in one table, so a field that a
+parallel change adds (issue 9b's ``demand.unaccompanied`` and ``pathway.history``,
+issue 10b's demand trend) is written as soon as the schema has it; until then the value
+goes, with its provenance, into the local-figures file beside the scenario.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from simulation.returns.estimate import Estimates
+from simulation.scenario import Scenario, ScenarioError, load_scenario
+
+BASELINE = Path(__file__).resolve().parents[2] / "configs" / "baseline.yaml"
+
+# estimate -> scenario field (dotted). Re-point here when a schema's names change.
+FIELDS: dict[str, str] = {
+    "contacts_per_10k": "demand.contacts_per_10k",
+    "age_at_contact_years": "demand.age_at_contact_years",
+    "referral_sources": "demand.referral_sources",
+    "re_referral_probability": "demand.re_referral.probability",
+    "re_referral_delay": "demand.re_referral.delay",
+    "parental_factors": "demand.parental_factors",
+    "unaccompanied": "demand.unaccompanied",          # issue 9b (CONTRACT.md)
+    "demand_growth": "demand.trend",                  # issue 10b (name to confirm)
+    "referral_nfa_rate": "pathway.referral_nfa_rate",
+    "assessment_duration": "pathway.assessment.duration",
+    "assessment_outcomes": "pathway.assessment.outcomes",
+    "icpc_rate": "pathway.s47.icpc_rate",
+    "time_to_icpc": "pathway.s47.time_to_icpc",
+    "duration_no_icpc": "pathway.s47.duration_no_icpc",
+    "no_icpc_outcomes": "pathway.s47.no_icpc_outcomes",
+    "cp_plan_rate": "pathway.icpc.cp_plan_rate",
+    "icpc_otherwise": "pathway.icpc.otherwise",
+    "cin_duration": "pathway.cin.duration",
+    "cin_outcomes": "pathway.cin.outcomes",
+    "cp_duration": "pathway.cp.duration",
+    "cp_outcomes": "pathway.cp.outcomes",
+    "cla_duration": "pathway.cla.duration",
+    "cla_placements": "pathway.cla.placements",
+    "cla_exits": "pathway.cla.exits",
+    "leaving_age_years": "pathway.cla.leaving_age_years",
+    "history": "pathway.history",                     # issue 9b (CONTRACT.md)
+}
+
+
+def in_schema(path: str) -> bool:
+    """Whether the scenario schema has this dotted field (walking nested sections)."""
+    model: Any = Scenario
+    for part in path.split("."):
+        fields = getattr(model, "model_fields", None)
+        if fields is None or part not in fields:
+            return False
+        model = fields[part].annotation
+    return True
+
+
+def plain(value: Any) -> Any:
+    """Python scalars for YAML (numpy ones are not representable)."""
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _flow(value: Any) -> str:
+    text = yaml.safe_dump(plain(value), default_flow_style=True, width=10**6, sort_keys=False)
+    return text.strip().removesuffix("...").strip()
+
+
+def _leafy(value: dict) -> bool:
+    return "dist" in value or all(not isinstance(v, dict) for v in value.values())
+
+
+def emit(tree: dict[str, Any], comments: dict[str, list[str]], indent: int = 0,
+         prefix: str = "") -> list[str]:
+    """YAML lines with each key's comments above it (small mappings in flow style)."""
+    lines = []
+    pad = "  " * indent
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        for note in comments.get(path, []):
+            lines += textwrap.wrap(note, 96, initial_indent=f"{pad}# ",
+                                   subsequent_indent=f"{pad}#   ")
+        if isinstance(value, dict) and not _leafy(value):
+            lines.append(f"{pad}{key}:")
+            lines += emit(value, comments, indent + 1, f"{path}.")
+        else:
+            lines.append(f"{pad}{key}: {_flow(value)}")
+    return lines
+
+
+def _put(tree: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    for p in parents:
+        tree = tree.setdefault(p, {})
+    tree[leaf] = value
+
+
+def scenario_text(est: Estimates, name: str, population: int, extends: str,
+                  header: list[str]) -> tuple[str, dict[str, Any]]:
+    """The scenario YAML, and the estimates no schema field holds yet (for the local file)."""
+    tree: dict[str, Any] = {}
+    comments: dict[str, list[str]] = {}
+    pending: dict[str, Any] = {}
+    fallbacks: list[str] = []
+    for v in est.values:
+        path = FIELDS[v.key]
+        value = {k: x for k, x in v.value.items() if x is not None} \
+            if isinstance(v.value, dict) else v.value
+        if v.value is None:
+            fallbacks.append(f"{path}: {v.note}")
+        elif in_schema(path):
+            _put(tree, path, value)
+            comments[path] = [f"{v.note}."]
+        else:
+            pending[v.key] = {"field": path, "value": value, "provenance": v.note}
+    if est.initial_state:
+        tree["initial_state"] = dict(est.initial_state)
+        comments["initial_state"] = [est.initial_note]
+    body = {"name": name, "population": population, **tree}
+    comments["name"] = header
+    comments["population"] = ["children aged 0-17 (given on the command line: the returns do "
+                               "not hold it)."]
+    if fallbacks:
+        comments.setdefault("demand", []).extend(
+            ["Not estimated (too few records), national default kept:", *fallbacks])
+    lines = [f"extends: {extends}", *emit(body, comments)]
+    return "\n".join(lines) + "\n", pending
+
+
+def local_figures_text(est: Estimates, pending: dict[str, Any], header: list[str]) -> str:
+    """The council's own figures: flows and stocks a year, repeat CP share, changes of
+    worker by reason, and estimates awaiting a schema field. Aggregates only."""
+    figures = est.figures.astype(object).where(pd.notna(est.figures), None)
+    data = {
+        "local_figures": {
+            "by_year": {int(r["year"]): {k: (round(float(v), 4) if isinstance(v, float) else v)
+                                         for k, v in r.items() if k != "year"}
+                        for r in figures.to_dict("records")},
+            **est.local,
+            "referral_trend": {k: (round(v, 5) if isinstance(v, float) else v)
+                               for k, v in est.trend.items()},
+        },
+        "pending_fields": pending,
+    }
+    head = "\n".join(f"# {h}" for h in header)
+    return head + "\n" + yaml.safe_dump(plain(data), sort_keys=False, width=100)
+
+
+def write_atomically(files: dict[Path, str]) -> None:
+    """Write every file to a temporary name, validate the scenario, then rename all."""
+    temps: list[tuple[Path, Path]] = []
+    try:
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".yaml", dir=path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            temps.append((Path(tmp), path))
+        scenario_tmp = temps[0][0]
+        load_scenario(scenario_tmp)  # the scenario must load before it replaces anything
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    except ScenarioError:
+        raise
+    finally:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+
+
+def extends_path(out: Path, baseline: Path = BASELINE) -> str:
+    return os.path.relpath(baseline.resolve(), out.resolve().parent)
