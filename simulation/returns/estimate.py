@@ -36,6 +36,7 @@ class Value:
     key: str
     value: Any
     note: str
+    n: int | None = None  # records it rests on
 
 
 @dataclass
@@ -51,12 +52,15 @@ class Estimates:
     def add(self, key: str, value: Any, note: str, n: int | None = None) -> None:
         if n is not None and n < MIN_RECORDS:
             self.values.append(Value(key, None, f"{note}: only {n} records (< {MIN_RECORDS}), "
-                                                "so the national default applies"))
+                                                "so the national default applies", n))
         else:
-            self.values.append(Value(key, value, note))
+            self.values.append(Value(key, value, note, n))
 
     def get(self, key: str) -> Any:
         return next((v.value for v in self.values if v.key == key), None)
+
+    def records(self, key: str) -> int:
+        return next(v.n or 0 for v in self.values if v.key == key)
 
 
 def _years(j: Journeys) -> str:
@@ -151,6 +155,7 @@ def _cin_estimates(j: Journeys, population: int, referral_rate: float, est: Esti
                                   "points": _conditional_points(surv, p_rr)},
             rr_note + " (delays of those re-referred)", int(seen.sum()))
     est.checks["re_referral_probability"] = p_rr
+    est.checks["re_referral_se"] = float(np.sqrt(surv.variance[-1])) if surv.times.size else 0.0
 
     # arrivals: the returns hold referrals, not contacts; the front door's conversion
     # (national) turns referrals into contacts, and re-referrals come from closures
@@ -470,11 +475,8 @@ def _initial_state(j: Journeys, est: Estimates) -> None:
     est.initial_state = {k: int(state[k]) for k in order if k in state}
     uasc_open = int((j.periods["uasc"] & j.periods["end"].isna()).sum())
     est.initial_note = (
-        f"children open at {_date(E)} by stage, each counted once at the deepest stage "
-        f"(care, CP plan, CIN plan, s47, assessment); SSDA903 and CIN census {j.years[-1]}. "
+        f"children open at 31 March {j.years[-1]} by stage, each counted once at the deepest stage "
+        "(care, CP plan, CIN plan, s47, assessment), from the SSDA903 and CIN census. "
         f"Unaccompanied children in care ({uasc_open}) are left out. closed_returning is "
         "derived: re-referral probability x closures in the last year x mean delay.")
 
-
-def _date(day: float) -> str:
-    return str(np.datetime64("1970-01-01") + np.timedelta64(int(day), "D"))

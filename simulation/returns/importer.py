@@ -96,8 +96,10 @@ def local_figures_path(out: Path) -> Path:
 
 
 def import_returns(returns: Returns, population: int, out: Path, name: str | None = None,
-                   last_year: int | None = None, baseline: Path = BASELINE) -> Estimates:
-    """Fit and write ``out`` (the scenario) and ``<out>.targets.yaml`` (local figures)."""
+                   last_year: int | None = None, baseline: Path = BASELINE,
+                   extra: dict[Path, str] | None = None) -> Estimates:
+    """Fit and write ``out`` (the scenario) and ``<out>.targets.yaml`` (local figures), with
+    any ``extra`` files (the back-test tables), all or nothing."""
     out = Path(out)
     if returns.ssda903.years and returns.cin is None:
         returns.report.notes.append("no CIN census: referral, assessment, s47, CIN and CP "
@@ -107,7 +109,7 @@ def import_returns(returns: Returns, population: int, out: Path, name: str | Non
     head = header_lines(returns, j, est, name)
     text, pending = scenario_text(est, name, population, extends_path(out, baseline), head)
     local = local_figures_text(est, pending, head[:3])
-    write_atomically({out: text, local_figures_path(out): local})
+    write_atomically({out: text, local_figures_path(out): local, **(extra or {})})
     return est
 
 

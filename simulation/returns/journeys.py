@@ -87,8 +87,8 @@ def latest_records(cin: CinCensus, years: list[int], report: Report) -> CinCensu
     def latest(frame: pd.DataFrame, keys: list[str], what: str) -> pd.DataFrame:
         frame = frame[frame["year"].isin(keep)].sort_values("year", kind="stable")
         out = frame.drop_duplicates(keys, keep="last")
-        report.counts[f"duplicate CIN {what} dropped"] += int(
-            frame.duplicated([*keys, "year"]).sum())
+        report.counts[f"duplicate CIN {what} dropped (same child, referral and start in "
+                      "one census)"] += int(frame.duplicated([*keys, "year"]).sum())
         return out.reset_index(drop=True)
 
     item = ["child", "ref", "start"]

@@ -22,6 +22,7 @@ class Survival:
     survival: np.ndarray   # S just after each time
     events: int
     censored: int
+    variance: np.ndarray | None = None  # Greenwood's, of S at each time
 
     def quantile(self, p: float) -> float:
         """First time with S <= 1 - p; beyond the curve, an exponential tail fitted to its
@@ -50,7 +51,10 @@ def kaplan_meier(duration: np.ndarray, observed: np.ndarray,
         - (len(entry) - np.searchsorted(e_sorted, times, side="left"))
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(at_risk > 0, 1 - deaths / np.maximum(at_risk, 1), 1.0)
-    return Survival(times, np.cumprod(factor), int(observed.sum()), int((~observed).sum()))
+        green = np.where(at_risk > deaths, deaths / (at_risk * (at_risk - deaths)), 0.0)
+    survival = np.cumprod(factor)
+    return Survival(times, survival, int(observed.sum()), int((~observed).sum()),
+                    survival**2 * np.cumsum(green))
 
 
 def quantile_points(s: Survival, scale: float = 1.0, digits: int = 1) -> dict[float, float]:

@@ -269,6 +269,8 @@ def _cin_tables(flat: pd.DataFrame, files: list[Path], report: Report) -> CinCen
     refs = base.assign(dob=days["PersonBirthDate"], source=flat["ReferralSource"].to_numpy(),
                        nfa=flat["ReferralNFA"].str.lower().isin(["1", "true"]).to_numpy(),
                        closure=days["CINclosureDate"])
+    # every item row repeats its referral's fields: one referral row per census
+    refs = refs.drop_duplicates(["child", "ref", "year"]).reset_index(drop=True)
 
     def module(start: str, **cols: np.ndarray) -> pd.DataFrame:
         has = ~np.isnan(days[start])
