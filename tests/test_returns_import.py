@@ -150,7 +150,8 @@ def test_scenario_extends_the_baseline_and_says_where_values_come_from(imported,
     out, _ = imported
     text = out.read_text()
     assert text.startswith("extends: ")
-    assert "national default of configs/baseline.yaml" in text
+    flat = " ".join(line.lstrip("# ").strip() for line in text.splitlines())
+    assert "is the national default of configs/baseline.yaml" in flat
     s = load_scenario(out)
     assert s.population == P.population
     assert s.workforce.turnover_rate == load_scenario(
