@@ -63,6 +63,9 @@ class Params:
     sw_changes_a_year: float = 1.2
     sw_reasons: dict = field(default_factory=lambda: {"LEFTRL": 0.4, "MANAGE": 0.3,
                                                       "ABSENC": 0.1, "ORGRST": 0.2})
+    # a past CP plan multiplies the odds of assessment->s47, CIN->s47, s47->ICPC and
+    # ICPC->CP (as pathway.history.previous_cp reads it)
+    cp_history_odds: float = 1.0
 
 
 def day_of(d: date) -> int:
@@ -93,6 +96,15 @@ class Council:
     # -------------------------------------------------------------- simulation
     def _ln(self, spec: tuple[float, float]) -> float:
         return max(1.0, round(spec[0] * math.exp(spec[1] * self.rng.standard_normal())))
+
+    def _tilt(self, cid: str, shares: dict, route: str) -> dict:
+        """Shares with the odds of ``route`` multiplied for a child with a past CP plan."""
+        k = self.p.cp_history_odds
+        if k == 1.0 or self.children[cid]["cp"] == 0 or route not in shares:
+            return shares
+        p = shares[route]
+        q = k * p / (1 - p + k * p)
+        return {r: (q if r == route else v * (1 - q) / (1 - p)) for r, v in shares.items()}
 
     def _pick(self, shares: dict) -> str:
         keys = list(shares)
@@ -145,7 +157,8 @@ class Council:
                 auth = t + self._ln(p.assessment_days)
                 factors = [f for f, q in p.factors.items() if self.rng.random() < q]
                 ref["assessment"] = (t, auth, factors)
-                t_close = self._stage(cid, ref, self._pick(p.assessment_outcomes), auth)
+                t_close = self._stage(cid, ref, self._pick(
+                    self._tilt(cid, p.assessment_outcomes, "s47")), auth)
             if t_close is None or t_close > self.end:
                 return
             ref["closure"] = t_close
@@ -164,14 +177,17 @@ class Council:
             if stage == "cin":
                 end = t + self._ln(p.cin_days)
                 ref["cin"].append([t, end])
-                t, stage = end, self._pick(p.cin_outcomes)
+                t, stage = end, self._pick(self._tilt(cid, p.cin_outcomes, "s47"))
             elif stage == "s47":
-                if self.rng.random() < p.icpc_rate:
+                icpc_rate = self._tilt(cid, {"icpc": p.icpc_rate, "no": 1 - p.icpc_rate},
+                                       "icpc")["icpc"]
+                if self.rng.random() < icpc_rate:
                     icpc = t + self._ln(p.icpc_days)
                     ref["s47"].append([t, icpc])
                     t = icpc
-                    stage = "cp" if self.rng.random() < p.cp_plan_rate \
-                        else self._pick(p.icpc_otherwise)
+                    cp_rate = self._tilt(cid, {"cp": p.cp_plan_rate, "no": 1 - p.cp_plan_rate},
+                                         "cp")["cp"]
+                    stage = "cp" if self.rng.random() < cp_rate else self._pick(p.icpc_otherwise)
                 else:
                     ref["s47"].append([t, None])
                     t, stage = t + self._ln(p.no_icpc_days), self._pick(p.no_icpc_outcomes)

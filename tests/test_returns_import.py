@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from simulation.cli.main import main
 from simulation.returns.importer import fit, read_returns
 from simulation.returns.journeys import YEAR_DAYS
+from simulation.returns.write import in_schema
 from simulation.scenario import load_scenario
 from tests.returns_synth import Council, Params
 
@@ -180,6 +181,24 @@ def test_local_figures_file_beside_the_scenario(imported):
     assert "pending_fields" in local
 
 
+@pytest.mark.parametrize(("key", "path"), [
+    ("demand_growth", "demand.growth.annual_rate"), ("history", "pathway.history"),
+    ("local_figures", "local_figures"), ("initial_state_history", "initial_state.history")])
+def test_fields_other_issues_add_are_written_where_the_schema_has_them(imported, key, path):
+    """Each estimate goes to its scenario field if the schema has it (after the merge of
+    issues 9b and 10b), and into pending_fields of the local file until then."""
+    out, _ = imported
+    raw = yaml.safe_load(out.read_text())
+    pending = yaml.safe_load(out.with_name("council.targets.yaml").read_text())["pending_fields"]
+    node = raw
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    if in_schema(path):
+        assert node is not None and key not in pending
+    else:
+        assert node is None and pending[key]["field"] == path
+
+
 @pytest.mark.parametrize(("layout", "cin_format"), [("combined", "csv"), ("folders", "csv"),
                                                     ("combined", "xml")])
 def test_every_layout_gives_the_same_scenario(council, fitted, tmp_path, layout, cin_format):
@@ -188,3 +207,22 @@ def test_every_layout_gives_the_same_scenario(council, fitted, tmp_path, layout,
     for a, b in zip(est.values, fitted[1].values, strict=True):
         assert a.value == b.value, a.key
     assert est.initial_state == fitted[1].initial_state
+
+
+def test_history_odds_ratio_is_recovered(tmp_path):
+    """A council where a past CP plan triples the odds of the routes towards protection:
+    the pooled (Mantel-Haenszel) odds ratio finds it within four standard errors (on the
+    log scale), and the base council's, with no such effect, is 1 within the same."""
+    truth = 3.0
+    c = Council(Params(cp_history_odds=truth, cp_outcomes={"cin": 0.3, "close": 0.55,
+                                                           "cla": 0.15}), seed=5)
+    _, est = fit(read_returns(*c.write(tmp_path)), P.population)
+    ratio, se, exposed = est.checks["previous_cp_odds_ratio"]
+    assert exposed >= 100
+    assert abs(math.log(ratio / truth)) <= Z * se, (ratio, se)
+    assert est.get("history")["previous_cp"]["odds_ratio"] == round(ratio, 3)
+
+
+def test_no_history_effect_gives_odds_ratio_near_one(fitted):
+    ratio, se, _ = fitted[1].checks["previous_cp_odds_ratio"]
+    assert abs(math.log(ratio)) <= Z * se, (ratio, se)

@@ -44,9 +44,11 @@ class Estimates:
     values: list[Value] = field(default_factory=list)
     initial_state: dict[str, int] = field(default_factory=dict)
     initial_note: str = ""
+    initial_history: dict[str, dict[str, float]] = field(default_factory=dict)
     figures: pd.DataFrame = field(default_factory=pd.DataFrame)
     trend: dict[str, Any] = field(default_factory=dict)
     local: dict[str, Any] = field(default_factory=dict)    # figures for calibration targets
+    decisions: dict[str, pd.DataFrame] = field(default_factory=dict)  # child, day, route
     checks: dict[str, Any] = field(default_factory=dict)   # raw numbers, for tests and docs
 
     def add(self, key: str, value: Any, note: str, n: int | None = None) -> None:
@@ -99,6 +101,8 @@ def estimate(j: Journeys, population: int, referral_rate: float) -> Estimates:
     if j.cin is not None:
         _cin_estimates(j, population, referral_rate, est)
     _care_estimates(j, population, est)
+    if j.cin is not None:
+        _history(j, est)
     _social_workers(j, est)
     _initial_state(j, est)
     return est
@@ -131,6 +135,13 @@ def _cin_estimates(j: Journeys, population: int, referral_rate: float, est: Esti
     per_year = per_year.reindex(j.years, fill_value=0)
     trend = referral_trend(per_year)
     est.trend = {**trend, "per_year": per_year.to_dict()}
+    growth, se = trend["growth"], trend["se"]
+    clear = math.isfinite(se) and abs(growth) > 2 * se
+    est.add("demand_growth", round(growth, 4) if clear else 0.0,
+            f"referrals a year {_years(j)}: {growth:+.1%} a year (standard error {se:.1%}), "
+            "log-linear with Poisson weights; " + (
+                "applied to contacts from day 0" if clear else
+                "not distinguishable from no change (within 2 standard errors), so 0"))
     src = f"CIN census referrals, {yrs}, {len(rw):,} records"
 
     # re-referrals: time from a closure to the child's next referral, censored at the
@@ -260,6 +271,8 @@ def _assessment(j: Journeys, est: Estimates, events: pd.DataFrame) -> None:
     bound = q["closure"].fillna(np.inf)
     found = q["next_day"].notna() & (q["next_day"] <= bound)
     label = np.where(found, q["next_kind"], np.where(q["closure"].notna(), "close", ""))
+    est.decisions["assessment"] = pd.DataFrame({"child": q["child"], "day": q["ref"],
+                                                "route": label})[label != ""]
     label = pd.Series(label)[lambda s: s != ""]
     est.add("assessment_outcomes", shares(label, ("close", "cin", "s47", "cla")),
             f"first step after an assessment (s47, CIN plan, care, or closure), CIN census and "
@@ -275,6 +288,10 @@ def _s47(j: Journeys, est: Estimates, events: pd.DataFrame) -> None:
     resolved = has_icpc.to_numpy() | nxt["next_day"].notna().to_numpy() \
         | nxt["closure"].notna().to_numpy() | s["not_required"].to_numpy()
     n = int(resolved.sum())
+    est.decisions["s47"] = pd.DataFrame({"child": s["child"].to_numpy()[resolved],
+                                         "day": s["start"].to_numpy()[resolved],
+                                         "route": np.where(has_icpc.to_numpy()[resolved],
+                                                           "icpc", "none")})
     est.add("icpc_rate", round(float(has_icpc.to_numpy()[resolved].mean()), 4) if n else None,
             f"s47 enquiries reaching an initial conference, CIN census {yrs}, {n:,} enquiries "
             "(those still open at the end left out)", n)
@@ -288,6 +305,8 @@ def _s47(j: Journeys, est: Estimates, events: pd.DataFrame) -> None:
 
     cp_next = next_event(icpc, events, ("cp",), "icpc")
     to_cp = cp_next["next_day"].notna() & (cp_next["next_day"] - cp_next["icpc"] <= 7)
+    est.decisions["icpc"] = pd.DataFrame({"child": cp_next["child"], "day": cp_next["icpc"],
+                                          "route": np.where(to_cp, "cp", "none")})
     est.add("cp_plan_rate", round(float(to_cp.mean()), 4) if len(to_cp) else None,
             f"conferences followed by a CP plan within 7 days, CIN census {yrs}, "
             f"{len(to_cp):,} conferences", len(to_cp))
@@ -338,6 +357,9 @@ def _plans(j: Journeys, est: Estimates, events: pd.DataFrame) -> None:
                 q = next_event(ended, events, (kind,), "start", strictly=True)
             hit = q["next_day"].notna() & (q["next_day"] <= q["end"] + LINK_DAYS)
             labels[hit.to_numpy()] = kind
+        est.decisions[stage] = pd.DataFrame({"child": ended["child"].to_numpy(),
+                                             "day": ended["start"].to_numpy(),
+                                             "route": labels.to_numpy()})
         est.add(f"{stage}_outcomes", shares(labels, keys),
                 f"what followed a {stage.upper()} plan's end (within {LINK_DAYS} days), CIN "
                 f"census and SSDA903 linked by child, {yrs}, {len(ended):,} plans", len(ended))
@@ -345,9 +367,6 @@ def _plans(j: Journeys, est: Estimates, events: pd.DataFrame) -> None:
     repeat = float((cp["previous"] > 0).mean()) if len(cp) else math.nan
     est.local["cp_repeat_rate"] = {"value": round(repeat, 4), "records": len(cp),
                                    "source": f"CIN census NumberOfPreviousCPP, {yrs}"}
-    est.add("history", {"cp_repeat_rate": round(repeat, 4)},
-            f"share of CP plans that are a repeat plan, CIN census {yrs}, {len(cp):,} plans",
-            len(cp))
 
 
 def _factors(j: Journeys, est: Estimates) -> None:
@@ -362,6 +381,74 @@ def _factors(j: Journeys, est: Estimates) -> None:
             f"assessments with the factor recorded (domestic abuse 3A-3C, parental mental "
             f"health 4B-4C, parental substance misuse 1B-1C/2B-2C), CIN census {_years(j)}, "
             f"{len(a):,} assessments", len(a))
+
+
+# --------------------------------------------------------------------------- history
+# The routes a past CP plan or period of care makes likelier (as pathway.history reads them).
+CP_ROUTES = (("assessment", "s47"), ("cin", "s47"), ("s47", "icpc"), ("icpc", "cp"))
+CLA_ROUTES = (("assessment", "cla"), ("cin", "cla"), ("cp", "cla"))
+
+
+def mantel_haenszel(tables: list[tuple[int, int, int, int]]) -> tuple[float, float]:
+    """Common odds ratio over strata (a, b, c, d) = (past & route, past & not, no past &
+    route, no past & not), and the standard error of its log (Robins-Breslow-Greenland)."""
+    r_sum = s_sum = pr = ps_qr = qs = 0.0
+    for a, b, c, d in tables:
+        n = a + b + c + d
+        if n == 0:
+            continue
+        p, q, r, s_ = (a + d) / n, (b + c) / n, a * d / n, b * c / n
+        r_sum, s_sum = r_sum + r, s_sum + s_
+        pr, ps_qr, qs = pr + p * r, ps_qr + p * s_ + q * r, qs + q * s_
+    if r_sum == 0 or s_sum == 0:
+        return math.nan, math.nan
+    var = pr / (2 * r_sum**2) + ps_qr / (2 * r_sum * s_sum) + qs / (2 * s_sum**2)
+    return r_sum / s_sum, math.sqrt(var)
+
+
+def _past(frame: pd.DataFrame, when: pd.DataFrame) -> np.ndarray:
+    """For each decision (child, day): did the child have this past before that day?"""
+    first = frame.groupby("child")["day"].min()
+    return (when["child"].map(first) < when["day"]).fillna(False).to_numpy(bool)
+
+
+def _history(j: Journeys, est: Estimates) -> None:
+    """Odds ratios of the routes a past makes likelier, pooled over the decisions with
+    Mantel-Haenszel; a past is one seen in the extract (a CP plan begun, a period of care
+    ended, before the decision) or, for CP, a plan before the extract (NumberOfPreviousCPP)."""
+    cp = j.cin.cp_plans
+    earlier = cp.sort_values("start").drop_duplicates("child")
+    before = earlier[earlier["previous"] > 0]
+    past_cp = pd.concat([pd.DataFrame({"child": cp["child"], "day": cp["start"]}),
+                         pd.DataFrame({"child": before["child"], "day": -np.inf})])
+    care = j.periods[~j.periods["uasc"] & j.periods["end"].notna()]
+    past_cla = pd.DataFrame({"child": care["child"], "day": care["end"]})
+    out, notes = {}, []
+    for name, past, routes in (("previous_cp", past_cp, CP_ROUTES),
+                               ("previous_cla", past_cla, CLA_ROUTES)):
+        tables, exposed = [], 0
+        for stage, route in routes:
+            d = est.decisions.get(stage)
+            if d is None or d.empty:
+                continue
+            had = _past(past, d)
+            took = (d["route"] == route).to_numpy()
+            tables.append((int((had & took).sum()), int((had & ~took).sum()),
+                           int((~had & took).sum()), int((~had & ~took).sum())))
+            exposed += int(had.sum())
+        ratio, se = mantel_haenszel(tables)
+        est.checks[f"{name}_odds_ratio"] = (ratio, se, exposed)
+        routes_text = ", ".join(f"{a}->{b}" for a, b in routes)
+        if exposed >= MIN_RECORDS and math.isfinite(ratio):
+            out[name] = {"odds_ratio": round(ratio, 3)}
+            notes.append(f"{name}: odds ratio {ratio:.2f} (95% CI {ratio * math.exp(-1.96 * se):.2f}"
+                         f" to {ratio * math.exp(1.96 * se):.2f}) over {routes_text}, "
+                         f"{exposed:,} decisions with that past")
+        else:
+            notes.append(f"{name}: only {exposed} decisions with that past (< {MIN_RECORDS}), "
+                         "national default kept")
+    est.add("history", out or None, "Mantel-Haenszel over the routes each past makes likelier, "
+            f"CIN census and SSDA903 {_years(j)}: " + "; ".join(notes))
 
 
 # --------------------------------------------------------------------------- care
@@ -396,10 +483,19 @@ def _care_estimates(j: Journeys, population: int, est: Estimates) -> None:
             f"{len(started):,} periods", len(started))
     u = p[p["uasc"] & (p["start"] >= j.start)]
     per_10k = len(u) / len(j.years) / population * 10_000
-    est.add("unaccompanied", {"entries_per_10k": round(per_10k, 3),
-                              "placements": shares(u["placement"], keys) if len(u) else None},
-            f"periods of care of children in the UASC table, SSDA903 {yrs}, {len(u):,} "
-            "periods", len(u) if len(u) else MIN_RECORDS)
+    ages = ((u["start"] - u["dob"]) / YEAR_DAYS).clip(16, 17.999)
+    u_all = p[p["uasc"]]
+    u_out = ((u_all["end"] - u_all["dob"]) / YEAR_DAYS >= 17.95).to_numpy()
+    u_points, _, _ = _km_points(j, u_all["start"], u_all["end"], observed_extra=~u_out)
+    est.add("unaccompanied", {
+        "entries_per_10k": round(per_10k, 3),
+        "placements": shares(u["placement"], keys) if len(u) else None,
+        "age_at_entry_years": {"edges": [16, 17, 18],
+                               "weights": np.histogram(ages, [16, 17, 18])[0].tolist()},
+        "duration": {"dist": "quantiles", "unit": "days", "points": u_points},
+    }, f"periods of care of children in the UASC table (entries a year, first placements, "
+       f"age at entry, time in care with leaving at 18 censored), SSDA903 {yrs}, {len(u):,} "
+       "periods", len(u))
 
 
 def _social_workers(j: Journeys, est: Estimates) -> None:
@@ -441,10 +537,12 @@ def _initial_state(j: Journeys, est: Estimates) -> None:
     care = j.periods[~j.periods["uasc"]]
     counted: set[str] = set(care.loc[care["start"].le(E) & care["end"].isna(), "child"])
     state = {"cla": len(counted)}
+    members: dict[str, set[str]] = {"cla": set(counted)}
     if j.cin is not None:
         c = j.cin
         for stage, frame in (("cp", c.cp_plans), ("cin", c.cin_plans)):
             open_ = set(frame.loc[(frame["start"] <= E) & frame["end"].isna(), "child"])
+            members[stage] = open_ - counted
             state[stage] = len(open_ - counted)
             counted |= open_
         refs = c.referrals[(c.referrals["ref"] <= E) & c.referrals["closure"].isna()]
@@ -454,6 +552,7 @@ def _initial_state(j: Journeys, est: Estimates) -> None:
         s = s[s["icpc"].isna() & ~s["not_required"]]
         in_s47 = set(s["child"]) - counted
         state["s47"] = len(in_s47)
+        members["s47"] = in_s47
         counted |= in_s47
         a = c.assessments
         authorised = set(zip(a.loc[a["end"].notna(), "child"], a.loc[a["end"].notna(), "ref"],
@@ -461,7 +560,8 @@ def _initial_state(j: Journeys, est: Estimates) -> None:
         waiting = refs[~refs["nfa"]]
         waiting = waiting[[(ch, r) not in authorised for ch, r in
                            zip(waiting["child"], waiting["ref"], strict=True)]]
-        state["assessment"] = len(set(waiting["child"]) - counted)
+        members["assessment"] = set(waiting["child"]) - counted
+        state["assessment"] = len(members["assessment"])
         p_rr = est.get("re_referral_probability")
         delay = est.get("re_referral_delay")
         if p_rr is not None and delay is not None:
@@ -473,6 +573,8 @@ def _initial_state(j: Journeys, est: Estimates) -> None:
                                                   / YEAR_DAYS))
     order = ("assessment", "s47", "cin", "cp", "cla", "closed_returning")
     est.initial_state = {k: int(state[k]) for k in order if k in state}
+    if j.cin is not None:
+        est.initial_history = _initial_history(j, members)
     uasc_open = int((j.periods["uasc"] & j.periods["end"].isna()).sum())
     est.initial_note = (
         f"children open at 31 March {j.years[-1]} by stage, each counted once at the deepest stage "
@@ -480,3 +582,23 @@ def _initial_state(j: Journeys, est: Estimates) -> None:
         f"Unaccompanied children in care ({uasc_open}) are left out. closed_returning is "
         "derived: re-referral probability x closures in the last year x mean delay.")
 
+
+
+def _initial_history(j: Journeys, members: dict[str, set[str]]) -> dict[str, dict[str, float]]:
+    """Shares of day 0's open cases, by stage, with a past CP plan or period of care
+    (for ``cp``, a plan before the current one)."""
+    E, cp = j.end, j.cin.cp_plans
+    current = cp[cp["end"].isna() & (cp["start"] <= E)]
+    repeat_now = set(current.loc[current["previous"] > 0, "child"])
+    any_cp = set(cp.loc[cp["start"] <= E, "child"]) | set(cp.loc[cp["previous"] > 0, "child"])
+    ended = j.periods[j.periods["end"].notna() & ~j.periods["uasc"]]
+    any_cla = set(ended["child"])
+    out: dict[str, dict[str, float]] = {"previous_cp": {}, "previous_cla": {}}
+    for stage, kids in members.items():
+        if len(kids) < MIN_RECORDS:
+            continue
+        had_cp = repeat_now if stage == "cp" else any_cp
+        if stage != "cla":
+            out["previous_cp"][stage] = round(len(kids & had_cp) / len(kids), 4)
+        out["previous_cla"][stage] = round(len(kids & any_cla) / len(kids), 4)
+    return out

@@ -32,7 +32,7 @@ FIELDS: dict[str, str] = {
     "re_referral_delay": "demand.re_referral.delay",
     "parental_factors": "demand.parental_factors",
     "unaccompanied": "demand.unaccompanied",          # issue 9b (CONTRACT.md)
-    "demand_growth": "demand.trend",                  # issue 10b (name to confirm)
+    "demand_growth": "demand.growth.annual_rate",     # issue 10b
     "referral_nfa_rate": "pathway.referral_nfa_rate",
     "assessment_duration": "pathway.assessment.duration",
     "assessment_outcomes": "pathway.assessment.outcomes",
@@ -131,6 +131,24 @@ def scenario_text(est: Estimates, name: str, population: int, extends: str,
     if est.initial_state:
         tree["initial_state"] = dict(est.initial_state)
         comments["initial_state"] = [est.initial_note]
+        history = {k: v for k, v in est.initial_history.items() if v}
+        if history and in_schema("initial_state.history"):
+            tree["initial_state"]["history"] = history
+            comments["initial_state.history"] = [
+                "shares of these open cases with a past CP plan (for cp: a plan before this "
+                "one) or an ended period of care, seen in the extract."]
+        elif history:
+            pending["initial_state_history"] = {"field": "initial_state.history",
+                                                "value": history}
+    figures = local_figures(est)
+    if figures and in_schema("local_figures"):
+        tree["local_figures"] = figures
+        comments["local_figures"] = [
+            "the council's own figures by year ending 31 March, counted from its returns "
+            "(unaccompanied children left out of the care figures): targets for "
+            "`calibrate --local` and the local comparators of run, compare and the report."]
+    elif figures:
+        pending["local_figures"] = {"field": "local_figures", "value": figures}
     body = {"name": name, "population": population, **tree}
     comments["name"] = header
     comments["population"] = ["children aged 0-17 (given on the command line: the returns do "
@@ -140,6 +158,27 @@ def scenario_text(est: Estimates, name: str, population: int, extends: str,
             ["Not estimated (too few records), national default kept:", *fallbacks])
     lines = [f"extends: {extends}", *emit(body, comments)]
     return "\n".join(lines) + "\n", pending
+
+
+LOCAL_MEASURES = ("referrals", "referral_nfa_rate", "s47_enquiries", "icpcs",
+                  "cp_plans_started", "cin_plans_started", "cp_repeat_rate", "cla_started",
+                  "cla_ended", "cla_leavers_18plus_rate", "cin_open", "cp_open", "cla_open")
+
+
+def local_figures(est: Estimates) -> dict[str, Any]:
+    """``local_figures`` entries (issue 10b's schema): measure -> values by year, source."""
+    out: dict[str, Any] = {}
+    f = est.figures
+    for measure in LOCAL_MEASURES:
+        if measure not in f.columns:
+            continue
+        values = {int(y): round(float(v), 4) for y, v in zip(f["year"], f[measure],
+                                                               strict=True) if v == v}
+        if values:
+            table = "CIN census" if measure[:3] in ("ref", "s47", "icp", "cp_", "cin") \
+                else "SSDA903"
+            out[measure] = {"values": values, "source": f"the council's {table} return"}
+    return out
 
 
 def local_figures_text(est: Estimates, pending: dict[str, Any], header: list[str]) -> str:
