@@ -19,7 +19,7 @@ import pandas as pd
 
 from simulation.returns import codes
 from simulation.returns.figures import yearly_figures
-from simulation.returns.journeys import YEAR_DAYS, Journeys
+from simulation.returns.journeys import YEAR_DAYS, Journeys, collection_year
 from simulation.returns.km import Survival, kaplan_meier, quantile_points
 
 MIN_RECORDS = 30
@@ -131,7 +131,7 @@ def _cin_estimates(j: Journeys, population: int, referral_rate: float, est: Esti
     r = c.referrals
     in_window = (r["ref"] >= S0) & (r["ref"] <= E)
     rw = r[in_window]
-    per_year = rw.groupby(rw["ref"].map(lambda d: _cyear(j, d))).size()
+    per_year = rw.groupby(collection_year(rw["ref"].to_numpy())).size()
     per_year = per_year.reindex(j.years, fill_value=0)
     trend = referral_trend(per_year)
     est.trend = {**trend, "per_year": per_year.to_dict()}
@@ -199,14 +199,6 @@ def _cin_estimates(j: Journeys, population: int, referral_rate: float, est: Esti
     _s47(j, est, events)
     _plans(j, est, events)
     _factors(j, est)
-
-
-def _cyear(j: Journeys, day: float) -> int:
-    for y in j.years:
-        lo, hi = j.window(y)
-        if lo <= day <= hi:
-            return y
-    return -1
 
 
 def _conditional_points(surv: Survival, p: float) -> dict[float, float]:

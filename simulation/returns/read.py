@@ -191,37 +191,51 @@ def _strip_ns(tree: ET.Element) -> None:
             el.tag = el.tag.split("}", 1)[1]
 
 
-def cin_rows_from_xml(path: Path, year: int | None) -> list[dict[str, str]]:
-    """One flat row per referral item (the same rows a flat CSV export has)."""
+def cin_rows_from_xml(path: Path, year: int | None) -> pd.DataFrame:
+    """The rows a flat CSV export has: a referral row, then one row per item."""
     try:
         tree = ET.parse(path).getroot()
     except ET.ParseError as exc:
         raise ReturnsError(path, exc.position[0], None, "not well-formed XML") from None
-    _strip_ns(tree)
+    if "}" in tree.tag:
+        _strip_ns(tree)
     y = _text(tree.find("Header/CollectionDetails"), "Year")
     if y.isdigit():
         year = int(y)
     if year is None:
         raise ReturnsError(path, None, "Year", "no collection year in the header or folder name")
-    rows: list[dict[str, str]] = []
+    refs: list[tuple[str, ...]] = []                  # one per referral (WHO + CIN_REFERRAL)
+    items: dict[str, list[tuple]] = {m: [] for m in CIN_MODULES}  # (referral index, *fields)
     for n, child in enumerate(tree.iterfind("Children/Child"), start=1):
         ids = child.find("ChildIdentifiers")
-        who = {"LAchildID": _text(ids, "LAchildID"), "PersonBirthDate": _text(ids, "PersonBirthDate"),
-               "YEAR": str(year), "_row": f"child {n}"}
+        who = (_text(ids, "LAchildID"), _text(ids, "PersonBirthDate"), str(year), f"child {n}")
         for det in child.iterfind("CINdetails"):
-            ref = {**who, **{k: _text(det, k) for k in CIN_REFERRAL}}
-            rows.append(ref)
-            for a in det.iterfind("Assessments"):
-                factors = ",".join((f.text or "").strip() for f in
-                                   a.iterfind("FactorsIdentifiedAtAssessment/AssessmentFactors"))
-                rows.append({**ref, "AssessmentActualStartDate": _text(a, "AssessmentActualStartDate"),
-                             "AssessmentAuthorisationDate": _text(a, "AssessmentAuthorisationDate"),
-                             "AssessmentFactors": factors})
-            for tag, module in (("CINPlanDates", "cin_plans"), ("Section47", "s47"),
-                                ("ChildProtectionPlans", "cp_plans")):
-                for item in det.iterfind(tag):
-                    rows.append({**ref, **{k: _text(item, k) for k in CIN_MODULES[module]}})
-    return rows
+            i = len(refs)
+            refs.append((*who, *(_text(det, k) for k in CIN_REFERRAL)))
+            for item in det:
+                tag = item.tag
+                if tag == "Assessments":
+                    factors = ",".join((f.text or "").strip() for f in item.iterfind(
+                        "FactorsIdentifiedAtAssessment/AssessmentFactors"))
+                    items["assessments"].append((i, _text(item, "AssessmentActualStartDate"),
+                                                 _text(item, "AssessmentAuthorisationDate"),
+                                                 factors))
+                elif tag in MODULE_OF_TAG:
+                    module = MODULE_OF_TAG[tag]
+                    items[module].append((i, *(_text(item, k) for k in CIN_MODULES[module])))
+    base = pd.DataFrame(refs, columns=list(WHO + CIN_REFERRAL), dtype=object)
+    frames = [base]
+    for module, rows in items.items():
+        if rows:
+            part = pd.DataFrame(rows, columns=["_i", *CIN_MODULES[module]], dtype=object)
+            frames.append(pd.concat([base.iloc[part["_i"].to_numpy()].reset_index(drop=True),
+                                     part.drop(columns="_i")], axis=1))
+    return pd.concat(frames, ignore_index=True).fillna("")
+
+
+WHO = ("LAchildID", "PersonBirthDate", "YEAR", "_row")
+MODULE_OF_TAG = {"CINPlanDates": "cin_plans", "Section47": "s47",
+                 "ChildProtectionPlans": "cp_plans"}
 
 
 def read_cin(root: Path, report: Report) -> CinCensus:
@@ -233,8 +247,7 @@ def read_cin(root: Path, report: Report) -> CinCensus:
     for path in files:
         year = year_in_path(path, base)
         if path.suffix.lower() == ".xml":
-            rows = cin_rows_from_xml(path, year)
-            frame = pd.DataFrame(rows, dtype=str).fillna("")
+            frame = cin_rows_from_xml(path, year)
         else:
             frame = read_csv(path)
             frame["_row"] = [f"row {i}" for i in range(2, len(frame) + 2)]
@@ -253,11 +266,8 @@ def read_cin(root: Path, report: Report) -> CinCensus:
 
 def _cin_tables(flat: pd.DataFrame, files: list[Path], report: Report) -> CinCensus:
     days: dict[str, np.ndarray] = {}
-    for col in CIN_DATES:
-        for file, idx in flat.groupby("file").indices.items():
-            values = flat[col].iloc[idx].reset_index(drop=True)
-            parsed = _cin_dates(values, Path(file), col, flat["_row"].iloc[idx].to_numpy())
-            days.setdefault(col, np.full(len(flat), np.nan))[idx] = parsed
+    for col in CIN_DATES:  # parsed in one go; an error names its own file and row
+        days[col] = _cin_dates(flat[col], flat["file"].to_numpy(), col, flat["_row"].to_numpy())
     blank = (flat["LAchildID"] == "") | np.isnan(days["CINreferralDate"])
     if blank.any():
         i = int(np.flatnonzero(blank)[0])
@@ -291,7 +301,17 @@ def _cin_tables(flat: pd.DataFrame, files: list[Path], report: Report) -> CinCen
     )
 
 
-def _cin_dates(values: pd.Series, file: Path, column: str, rows: np.ndarray) -> np.ndarray:
+def _cin_dates(values: pd.Series, file: np.ndarray, column: str, rows: np.ndarray) -> np.ndarray:
     """CIN dates: ISO in the XML, either ISO or dd/mm/YYYY in flat exports."""
-    named = np.array([r.removeprefix("row ") for r in rows], dtype=object)
-    return parse_dates(values, file, column, ("%Y-%m-%d", "%d/%m/%Y"), rows=named)
+    try:
+        return parse_dates(values.reset_index(drop=True), Path("."), column,
+                           ("%Y-%m-%d", "%d/%m/%Y"), rows=np.arange(len(values)))
+    except ReturnsError:
+        bad = np.flatnonzero(pd.isna(pd.to_datetime(values, format="%Y-%m-%d", errors="coerce"))
+                             & pd.isna(pd.to_datetime(values, format="%d/%m/%Y",
+                                                      errors="coerce"))
+                             & (values != "").to_numpy())[0]
+        row = rows[bad].removeprefix("row ")
+        shown = "" if column in IDENTIFYING else f" {values.iloc[bad]!r}"
+        raise ReturnsError(file[bad], row, column,
+                           f"bad date{shown}: expected YYYY-mm-dd or dd/mm/YYYY") from None
