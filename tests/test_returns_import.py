@@ -16,9 +16,9 @@ import yaml
 from click.testing import CliRunner
 
 from simulation.cli.main import main
-from simulation.returns.importer import fit, read_returns
+from simulation.returns.fields import FIELDS, in_schema
+from simulation.returns.importer import fit, import_returns, read_returns
 from simulation.returns.journeys import YEAR_DAYS
-from simulation.returns.write import in_schema
 from simulation.scenario import load_scenario
 from tests.returns_synth import Council, Params
 
@@ -165,11 +165,23 @@ def test_scenario_extends_the_baseline_and_says_where_values_come_from(imported,
     assert s.initial_state.cp == fitted[1].figures.iloc[-1]["cp_open"]
 
 
-def test_thin_data_falls_back_and_says_so(imported):
-    """Ten unaccompanied children in four years: too few to estimate from."""
-    out, _ = imported
-    text = out.read_text()
-    assert "only" in text and "national default applies" in text
+def test_thin_data_falls_back_and_says_so(tmp_path):
+    """A council of 1,500 children over two years: a few dozen CP plans, too few to
+    estimate their outcomes from, so the national default stays and the file says so."""
+    c = Council(Params(population=1500, years=(2023, 2024), burn_years=4), seed=4)
+    returns = read_returns(*c.write(tmp_path))
+    out = tmp_path / "small.yaml"
+    est = import_returns(returns, 1500, out)
+    thin = [v for v in est.values if v.value is None]
+    assert thin, "expected some estimates to rest on too few records"
+    flat = " ".join(line.lstrip("# ").strip() for line in out.read_text().splitlines())
+    assert "national default kept" in flat and "records (< 30)" in flat
+    raw = yaml.safe_load(out.read_text())
+    for v in thin:
+        node = raw
+        for part in FIELDS[v.key].split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        assert node is None, f"{v.key} written despite only {v.n} records"
 
 
 def test_local_figures_file_beside_the_scenario(imported):

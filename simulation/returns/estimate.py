@@ -241,6 +241,8 @@ def _km_points(j: Journeys, start: pd.Series, end: pd.Series, observed_extra=Non
     entry = np.clip(j.start - start, 0.0, None)
     keep2 = duration > entry  # seen for at least a moment inside the window
     surv = kaplan_meier(duration[keep2], observed[keep2], entry[keep2])
+    if surv.events < MIN_RECORDS:  # too few ends seen to draw a curve: the default stays
+        return {}, surv, surv.events
     return quantile_points(surv, scale), surv, int(keep2.sum())
 
 
@@ -479,15 +481,20 @@ def _care_estimates(j: Journeys, population: int, est: Estimates) -> None:
     u_all = p[p["uasc"]]
     u_out = ((u_all["end"] - u_all["dob"]) / YEAR_DAYS >= 17.95).to_numpy()
     u_points, _, _ = _km_points(j, u_all["start"], u_all["end"], observed_extra=~u_out)
+    enough = len(u) >= MIN_RECORDS
     est.add("unaccompanied", {
+        # a rate from a count: the council's own figure however small (0 included)
         "entries_per_10k": round(per_10k, 3),
-        "placements": shares(u["placement"], keys) if len(u) else None,
+        "placements": shares(u["placement"], keys) if enough else None,
         "age_at_entry_years": {"edges": [16, 17, 18],
-                               "weights": np.histogram(ages, [16, 17, 18])[0].tolist()},
-        "duration": {"dist": "quantiles", "unit": "days", "points": u_points},
-    }, f"periods of care of children in the UASC table (entries a year, first placements, "
-       f"age at entry, time in care with leaving at 18 censored), SSDA903 {yrs}, {len(u):,} "
-       "periods", len(u))
+                               "weights": np.histogram(ages, [16, 17, 18])[0].tolist()}
+        if enough else None,
+        "duration": {"dist": "quantiles", "unit": "days", "points": u_points}
+        if enough else None,
+    }, "periods of care of children in the UASC table (entries a year; first placements, "
+       "age at entry and time in care with leaving at 18 censored "
+       + ("" if enough else f"kept at the national defaults: only {len(u)} periods (< "
+          f"{MIN_RECORDS})") + f"), SSDA903 {yrs}, {len(u):,} periods")
 
 
 def _social_workers(j: Journeys, est: Estimates) -> None:
@@ -526,7 +533,7 @@ def _initial_state(j: Journeys, est: Estimates) -> None:
     """Children open at the last 31 March by stage (each child counted once, deepest
     stage first), and the re-referral pipeline derived from the re-referral estimates."""
     E = j.end
-    care = j.periods[~j.periods["uasc"]]
+    care = j.periods if j.uasc_modelled else j.periods[~j.periods["uasc"]]
     counted: set[str] = set(care.loc[care["start"].le(E) & care["end"].isna(), "child"])
     state = {"cla": len(counted)}
     members: dict[str, set[str]] = {"cla": set(counted)}
@@ -568,10 +575,13 @@ def _initial_state(j: Journeys, est: Estimates) -> None:
     if j.cin is not None:
         est.initial_history = _initial_history(j, members)
     uasc_open = int((j.periods["uasc"] & j.periods["end"].isna()).sum())
+    uasc_text = (f"Unaccompanied children in care ({uasc_open}) are included. " if
+                 j.uasc_modelled else
+                 f"Unaccompanied children in care ({uasc_open}) are left out. ")
     est.initial_note = (
         f"children open at 31 March {j.years[-1]} by stage, each counted once at the deepest stage "
         "(care, CP plan, CIN plan, s47, assessment), from the SSDA903 and CIN census. "
-        f"Unaccompanied children in care ({uasc_open}) are left out. closed_returning is "
+        f"{uasc_text}closed_returning is "
         "derived: re-referral probability x closures in the last year x mean delay.")
 
 

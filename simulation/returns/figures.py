@@ -26,13 +26,13 @@ def _open_at(start: np.ndarray, end: np.ndarray, day: float) -> np.ndarray:
     return (start <= day) & (np.isnan(end) | (end > day))
 
 
-def yearly_figures(j: Journeys, unaccompanied_apart: bool = True) -> pd.DataFrame:
+def yearly_figures(j: Journeys) -> pd.DataFrame:
     """One row per full collection year: flows in the year and stocks at its 31 March.
 
-    With ``unaccompanied_apart`` the care figures leave out unaccompanied children
-    (reported beside them), as the scenario models them as their own arrivals."""
+    The care figures include unaccompanied children when the scenario models them
+    (``j.uasc_modelled``), and leave them out otherwise; they are also shown apart."""
     p = j.periods
-    care = p[~p["uasc"]] if unaccompanied_apart else p
+    care = p if j.uasc_modelled else p[~p["uasc"]]
     rows = []
     for year in j.years:
         lo, hi = j.window(year)

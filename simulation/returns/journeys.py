@@ -14,6 +14,7 @@ import pandas as pd
 
 from simulation.returns.clean import periods_of_care
 from simulation.returns.errors import Report
+from simulation.returns.fields import in_schema
 from simulation.returns.read import EPOCH, CinCensus, Ssda903
 
 YEAR_DAYS = 365.25
@@ -46,6 +47,9 @@ class Journeys:
     periods: pd.DataFrame    # child, start, end, rec, placement, episodes, dob, uasc
     social_worker: pd.DataFrame | None
     report: Report
+    # unaccompanied children have their own arrivals in the scenario (issue 9b's
+    # demand.unaccompanied): then the care figures and day 0's caseload include them
+    uasc_modelled: bool = False
 
     def window(self, year: int) -> tuple[float, float]:
         return day_of(year - 1, 4, 1), day_of(year, 3, 31)
@@ -76,7 +80,8 @@ def build_journeys(s903: Ssda903, cin: CinCensus | None, report: Report,
     sw = s903.social_worker
     if sw is not None:
         sw = sw[sw["year"].isin(years)]
-    return Journeys(years, day_of(years[0] - 1, 4, 1), end, cin, periods, sw, report)
+    return Journeys(years, day_of(years[0] - 1, 4, 1), end, cin, periods, sw, report,
+                    in_schema("demand.unaccompanied"))
 
 
 def latest_records(cin: CinCensus, years: list[int], report: Report) -> CinCensus:

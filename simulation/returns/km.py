@@ -58,7 +58,9 @@ def kaplan_meier(duration: np.ndarray, observed: np.ndarray,
 
 
 def quantile_points(s: Survival, scale: float = 1.0, digits: int = 1) -> dict[float, float]:
-    """``points`` for a quantiles distribution (in days / ``scale``)."""
+    """``points`` for a quantiles distribution (in days / ``scale``); empty if no end seen."""
+    if not s.times.size:
+        return {}
     values = [max(float(s.times[0]) if s.times.size else 0.0, 0.0)]
     values += [s.quantile(p) for p in GRID]
     values.append(max(s.quantile(0.995), float(s.times[-1])))
