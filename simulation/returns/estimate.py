@@ -181,8 +181,15 @@ def _cin_estimates(j: Journeys, population: int, referral_rate: float, est: Esti
     ages = ((rw["ref"] - rw["dob"]) / YEAR_DAYS).clip(lower=0).dropna()
     ages = ages[ages < 18]
     counts = np.histogram(ages, AGE_EDGES)[0]
+    widths = np.diff(AGE_EDGES)
+    rates = counts / len(j.years) / (population * widths / 18) * 10_000
+    by_band = ", ".join(f"{a}-{b}: {r:.0f}" for a, b, r in
+                        zip(AGE_EDGES, AGE_EDGES[1:], rates, strict=False))
     est.add("age_at_contact_years", {"edges": AGE_EDGES, "weights": counts.tolist()},
-            f"age at referral, {src}", len(ages))
+            f"age at referral, {src}; referrals a year per 10,000 children of each age band "
+            f"({by_band}), taking the council's children as spread evenly over ages 0-17 "
+            "(the returns do not give the population by age)", len(ages))
+    est.checks["referrals_per_10k_by_age"] = dict(zip(AGE_EDGES, rates.tolist(), strict=False))
     est.checks["age_weights"] = counts / max(counts.sum(), 1)
 
     known = rw["source"].isin(codes.REFERRAL_SOURCE) | (rw["source"] == "")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from simulation.returns.errors import Report, ReturnsError
 from simulation.returns.estimate import Estimates, estimate
+from simulation.returns.fields import in_schema
 from simulation.returns.journeys import Journeys, build_journeys
 from simulation.returns.read import CinCensus, Ssda903, read_cin, read_ssda903
 from simulation.returns.write import (
@@ -79,10 +80,12 @@ def header_lines(returns: Returns, j: Journeys, est: Estimates, name: str) -> li
     if t:
         per_year = ", ".join(f"{y}: {n:,}" for y, n in t["per_year"].items())
         se = f" (standard error {t['se']:.1%})" if t["se"] == t["se"] else ""
+        where = ("demand.growth.annual_rate" if in_schema("demand.growth.annual_rate")
+                 else "the local figures file (pending_fields) until the scenario has a "
+                      "demand-growth field")
         lines.append(f"Referrals a year {per_year}; trend {t['growth']:+.1%} a year{se}, "
                      "log-linear with Poisson weights. The level below is the fitted last "
-                     "year; the trend is in the local figures file until the scenario has a "
-                     "demand-growth field.")
+                     f"year; the trend is in {where}.")
     lines += [f"Cleaning: {w}" for w in returns.report.warnings()]
     return lines
 

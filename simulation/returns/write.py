@@ -49,10 +49,14 @@ def emit(tree: dict[str, Any], comments: dict[str, list[str]], indent: int = 0,
     pad = "  " * indent
     for key, value in tree.items():
         path = f"{prefix}{key}"
-        for note in comments.get(path, []):
+        leafy = not isinstance(value, dict) or _leafy(value)
+        notes = list(comments.get(path, []))
+        if leafy:  # a mapping written on one line carries its keys' notes above it
+            notes += [n for k, ns in comments.items() if k.startswith(f"{path}.") for n in ns]
+        for note in notes:
             lines += textwrap.wrap(note, 96, initial_indent=f"{pad}# ",
                                    subsequent_indent=f"{pad}#   ")
-        if isinstance(value, dict) and not _leafy(value):
+        if not leafy:
             lines.append(f"{pad}{key}:")
             lines += emit(value, comments, indent + 1, f"{path}.")
         else:
