@@ -75,6 +75,14 @@ def test_running_the_import_reproduces_the_extracts_own_figures(backtested):
             problems.append(f"{name}: model {m:.1f} vs returns {obs:.0f} (tol {Z * se:.1f})")
         print(f"{name}: model {m:.1f} vs returns {obs:.0f} (tolerance {Z * se:.1f})")
     assert not problems, problems
+    if "cp_repeat_rate" in runs[0].kpis:  # issue 9b's history: repeat CP plans
+        share = float(np.mean([r.kpis["cp_repeat_rate"] for r in runs]))
+        observed = float(np.mean([y["cp_repeat_rate"] for y in by_year.values()]))
+        n_obs = sum(y["cp_plans_started"] for y in by_year.values())
+        n_model = sum(r.kpis["cp_plans_started"] for r in runs)
+        se = math.sqrt(max(observed * (1 - observed), 0.01) * (1 / n_obs + 1 / n_model))
+        print(f"cp_repeat_rate: model {share:.3f} vs returns {observed:.3f}")
+        assert abs(share - observed) <= Z * se, (share, observed)
     leavers = [e for r in runs for e in r.simulation.rec.cla_episodes]
     share = np.mean([e[4] == "18+" for e in leavers])
     observed = np.mean([y["cla_leavers_18plus_rate"] for y in by_year.values()])

@@ -442,6 +442,13 @@ def _history(j: Journeys, est: Estimates) -> None:
         routes_text = ", ".join(f"{a}->{b}" for a, b in routes)
         if exposed >= MIN_RECORDS and math.isfinite(ratio):
             out[name] = {"odds_ratio": round(ratio, 3)}
+            if name == "previous_cp":
+                share, n_new = _new_referral_cp_share(j, ratio)
+                if n_new >= MIN_RECORDS:
+                    out[name]["new_referral_share"] = round(share, 4)
+                    notes.append(f"new_referral_share {share:.3f}: children first referred "
+                                 f"after the extract's first year whose first CP plan in it "
+                                 f"was a repeat ({n_new} with a plan), over the odds ratio")
             notes.append(f"{name}: odds ratio {ratio:.2f} (95% CI {ratio * math.exp(-1.96 * se):.2f}"
                          f" to {ratio * math.exp(1.96 * se):.2f}) over {routes_text}, "
                          f"{exposed:,} decisions with that past")
@@ -450,6 +457,24 @@ def _history(j: Journeys, est: Estimates) -> None:
                          "national default kept")
     est.add("history", out or None, "Mantel-Haenszel over the routes each past makes likelier, "
             f"CIN census and SSDA903 {_years(j)}: " + "; ".join(notes))
+
+
+def _new_referral_cp_share(j: Journeys, ratio: float) -> tuple[float, int]:
+    """Share of newly referred children who already had a CP plan before the extract.
+
+    Seen only for those who get a plan in it (NumberOfPreviousCPP > 0 on their first):
+    q of them. A past makes a plan about ``ratio`` times as likely, so the share among all
+    new children is q / (q + (1 - q) * ratio). A child counts as new if their first
+    referral in the extract comes after its first year (that year is the look-back)."""
+    c = j.cin
+    first_ref = c.referrals.groupby("child")["ref"].min()
+    new = set(first_ref[first_ref > j.start + YEAR_DAYS].index)
+    plans = c.cp_plans[c.cp_plans["child"].isin(new)].sort_values("start")
+    first = plans.drop_duplicates("child")
+    if first.empty:
+        return 0.0, 0
+    q = float((first["previous"] > 0).mean())
+    return q / (q + (1 - q) * ratio) if q > 0 else 0.0, len(first)
 
 
 # --------------------------------------------------------------------------- care
@@ -595,7 +620,8 @@ def _initial_state(j: Journeys, est: Estimates) -> None:
 
 def _initial_history(j: Journeys, members: dict[str, set[str]]) -> dict[str, dict[str, float]]:
     """Shares of day 0's open cases, by stage, with a past CP plan or period of care
-    (for ``cp``, a plan before the current one)."""
+    (for ``cp``, a plan before the current one; for ``closed_returning``, children whose
+    case closed in the last year stand for the pipeline)."""
     E, cp = j.end, j.cin.cp_plans
     current = cp[cp["end"].isna() & (cp["start"] <= E)]
     repeat_now = set(current.loc[current["previous"] > 0, "child"])
@@ -603,8 +629,12 @@ def _initial_history(j: Journeys, members: dict[str, set[str]]) -> dict[str, dic
     ended = j.periods[j.periods["end"].notna() & ~j.periods["uasc"]]
     any_cla = set(ended["child"])
     out: dict[str, dict[str, float]] = {"previous_cp": {}, "previous_cla": {}}
-    for stage, kids in members.items():
-        if len(kids) < MIN_RECORDS:
+    # the re-referral pipeline: children whose case closed in the last year
+    refs = j.cin.referrals
+    closed = refs[refs["closure"].between(E - YEAR_DAYS, E)]
+    members = {**members, "closed_returning": set(closed["child"]) - set().union(*members.values())}
+    for stage, kids in members.items():  # every place written, so no default leaks in
+        if not kids:
             continue
         had_cp = repeat_now if stage == "cp" else any_cp
         if stage != "cla":

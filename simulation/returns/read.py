@@ -116,8 +116,10 @@ def read_csv(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise ReturnsError(path, None, None,
-                           f"not a readable CSV file ({exc.__class__.__name__})") from None
+        line = re.search(r"line (\d+)", str(exc))
+        raise ReturnsError(path, line.group(1) if line else None, None,
+                           f"not a readable CSV file ({exc.__class__.__name__}: "
+                           "a row with the wrong number of fields, or not UTF-8 text)") from None
     frame.columns = [c.strip() for c in frame.columns]
     return frame.apply(lambda c: c.str.strip())
 
