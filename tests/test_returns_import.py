@@ -238,3 +238,20 @@ def test_history_odds_ratio_is_recovered(tmp_path):
 def test_no_history_effect_gives_odds_ratio_near_one(fitted):
     ratio, se, _ = fitted[1].checks["previous_cp_odds_ratio"]
     assert abs(math.log(ratio)) <= Z * se, (ratio, se)
+
+
+def test_a_cin_census_with_fewer_years_uses_its_own_window(council, tmp_path):
+    """The CIN census of the first year missing: the trend and the CIN values rest on the
+    years it covers, with their own start for late entry, not on empty years."""
+    import shutil
+
+    s903, cin = council.write(tmp_path, "folders", "xml")
+    shutil.rmtree(cin / str(P.years[0]))
+    _, est = fit(read_returns(s903, cin), P.population)
+    assert list(est.trend["per_year"]) == list(P.years[1:])
+    assert abs(est.trend["growth"] - P.growth) <= Z * est.trend["se"]
+    ok, message = share_ok(est, "icpc_rate", None, P.icpc_rate)
+    assert ok, message
+    median = est.get("cin_duration")["points"][0.5]
+    n = est.checks["cin_survival"].events
+    assert abs(math.log(median / P.cin_days[0])) <= log_median_tolerance(P.cin_days[1], n)

@@ -10,6 +10,7 @@ scenario says so.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,11 +99,16 @@ def estimate(j: Journeys, population: int, referral_rate: float) -> Estimates:
     """Every value the returns support, for a council of ``population`` children."""
     est = Estimates()
     est.figures = yearly_figures(j)
+    # each return's own window: an item that ended before its first year is not in it
+    jc = dataclasses.replace(j, start=j.cin_start,
+                             years=[y for y in j.years if j.window(y)[0] >= j.cin_start])
     if j.cin is not None:
-        _cin_estimates(j, population, referral_rate, est)
-    _care_estimates(j, population, est)
+        _cin_estimates(jc, population, referral_rate, est)
+    _care_estimates(dataclasses.replace(
+        j, start=j.care_start, years=[y for y in j.years if j.window(y)[0] >= j.care_start]),
+        population, est)
     if j.cin is not None:
-        _history(j, est)
+        _history(jc, est)
     _social_workers(j, est)
     _initial_state(j, est)
     return est
@@ -132,7 +138,7 @@ def _cin_estimates(j: Journeys, population: int, referral_rate: float, est: Esti
     in_window = (r["ref"] >= S0) & (r["ref"] <= E)
     rw = r[in_window]
     per_year = rw.groupby(collection_year(rw["ref"].to_numpy())).size()
-    per_year = per_year.reindex(j.years, fill_value=0)
+    per_year = per_year.reindex([y for y in j.years if y in c.years], fill_value=0)
     trend = referral_trend(per_year)
     est.trend = {**trend, "per_year": per_year.to_dict()}
     growth, se = trend["growth"], trend["se"]

@@ -37,7 +37,7 @@ def yearly_figures(j: Journeys) -> pd.DataFrame:
     for year in j.years:
         lo, hi = j.window(year)
         row: dict[str, float] = {"year": year}
-        if j.cin is not None:
+        if j.cin is not None and year in j.cin.years:  # a year the CIN census covers
             c = j.cin
             row["referrals"] = _in(c.referrals["ref"], lo, hi)
             row["referral_nfa_rate"] = _share(c.referrals["nfa"],

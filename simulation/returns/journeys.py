@@ -50,6 +50,8 @@ class Journeys:
     # unaccompanied children have their own arrivals in the scenario (issue 9b's
     # demand.unaccompanied): then the care figures and day 0's caseload include them
     uasc_modelled: bool = False
+    cin_start: float = float("nan")   # 1 April of each return's own first year: items
+    care_start: float = float("nan")  # ended before it are not in that return
 
     def window(self, year: int) -> tuple[float, float]:
         return day_of(year - 1, 4, 1), day_of(year, 3, 31)
@@ -80,8 +82,11 @@ def build_journeys(s903: Ssda903, cin: CinCensus | None, report: Report,
     sw = s903.social_worker
     if sw is not None:
         sw = sw[sw["year"].isin(years)]
+    care_years = [y for y in s903.years if y in years]
+    cin_years = [y for y in cin.years if y in years] if cin is not None else care_years
     return Journeys(years, day_of(years[0] - 1, 4, 1), end, cin, periods, sw, report,
-                    in_schema("demand.unaccompanied"))
+                    in_schema("demand.unaccompanied"), day_of(cin_years[0] - 1, 4, 1),
+                    day_of(care_years[0] - 1, 4, 1))
 
 
 def latest_records(cin: CinCensus, years: list[int], report: Report) -> CinCensus:
