@@ -248,3 +248,15 @@ def test_unknown_codes_and_overlaps_are_reported_not_fatal(small, tmp_path):
     assert "cleaned: overlapping episodes trimmed to the next episode's start: 1" \
         in result.output
     assert out.exists()
+
+
+def test_only_the_import_faces_use_the_importer():
+    """The importer writes a file a run reads: no engine, model or output code imports it."""
+    from tests.test_architecture import imports_of, project_modules
+
+    modules = project_modules()
+    users = {name for name, path in modules.items()
+             if not name.startswith("simulation.returns")
+             and any(m.startswith("simulation.returns") for m in
+                     imports_of(path, name, set(modules)))}
+    assert users <= {"simulation.cli.returns", "simulation.experiments.backtest"}, users
