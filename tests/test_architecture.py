@@ -19,6 +19,7 @@ LAYERS = [
     "simulation.randomness",
     "simulation.scenario",
     "simulation.council",  # a council profile solved into a scenario (issue 10b)
+    "simulation.returns",  # reads returns, writes a scenario it validates; no engine use
     "models",
     "simulation.engine",
     "simulation.outputs",

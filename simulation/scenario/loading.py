@@ -55,9 +55,12 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)
 
 
 def _deep_merge(base: dict[str, Any], diff: Mapping[str, Any]) -> dict[str, Any]:
+    """Sections merge key by key; a distribution (a mapping with ``dist``) is one value and
+    replaces the parent's whole, so a lognormal can become quantiles without leftovers."""
     out = dict(base)
     for key, value in diff.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+        if (isinstance(value, Mapping) and isinstance(out.get(key), Mapping)
+                and "dist" not in value):
             out[key] = _deep_merge(dict(out[key]), value)
         else:
             out[key] = value
