@@ -18,8 +18,9 @@ from simulation.cli.common import (
     years_option,
 )
 from simulation.outputs.files import OutputError, manifest, prepare_output, write_run
-from simulation.outputs.kpis import KPI_INFO, format_kpi
+from simulation.outputs.kpis import KPI_INFO, format_kpi, national_figure
 from simulation.outputs.run import simulate
+from simulation.outputs.tables import unit_of
 from simulation.scenario import Scenario, without_effects
 
 
@@ -42,8 +43,11 @@ def validate(scenario: str, overlays: tuple[str, ...]) -> None:
 @click.option("--force", is_flag=True, help="replace a non-empty output folder")
 @overlay_option
 @no_effects_option
+@click.option("--event-log", is_flag=True,
+              help="also write events.parquet: every child's moves and changes of worker "
+                   "(see docs/event-log.md)")
 def run(scenario: str, seed: int | None, years: float | None, out: Path | None,
-        force: bool, overlays: tuple[str, ...], no_effects: bool) -> None:
+        force: bool, overlays: tuple[str, ...], no_effects: bool, event_log: bool) -> None:
     """Run one replication and write kpis.csv, children.parquet, stocks.parquet, manifest.json."""
     s = load_or_fail(scenario, overlays)
     if no_effects:
@@ -51,6 +55,13 @@ def run(scenario: str, seed: int | None, years: float | None, out: Path | None,
     seed = s.run.seed if seed is None else seed
     years = s.run.years if years is None else years
     out = out or Path("results") / s.name
+    run_and_write(s, scenario, seed, years, out, force, command_line(),
+                  overlays=list(overlays), no_effects=no_effects, event_log=event_log)
+
+
+def run_and_write(s: Scenario, scenario_file: str | None, seed: int, years: float, out: Path,
+                  force: bool, command: str, event_log: bool = False, **extra: object) -> None:
+    """Simulate one replication and write its folder (``run`` and ``rerun``)."""
     try:
         prepare_output(out, force)  # fail before spending time on the run
     except OutputError as exc:
@@ -58,25 +69,26 @@ def run(scenario: str, seed: int | None, years: float | None, out: Path | None,
     started = datetime.now(UTC)
     result = simulate(s, seed, years)
     try:
-        write_run(result, out, manifest(scenario, s, seed, years, command_line(), started,
-                                        overlays=list(overlays)), force)
+        write_run(result, out, manifest(scenario_file, s, seed, years, command, started,
+                                        event_log=event_log, **extra), force,
+                  events=event_log)
     except OutputError as exc:
         fail(str(exc))
     click.echo(kpi_summary(s, seed, years, result.kpis))
-    click.echo(f"\nwrote {out}/ (kpis.csv, children.parquet, stocks.parquet, manifest.json)")
+    click.echo(f"\nwrote {out}/ (kpis.csv, kpis_long.csv, kpis.xlsx, children.parquet, "
+               f"stocks.parquet{', events.parquet' if event_log else ''}, manifest.json)")
 
 
 def kpi_summary(s: Scenario, seed: int, years: float, kpis: dict[str, float]) -> str:
-    """A readable table of the KPIs, with the national figure beside each where there is one."""
+    """A readable table of the KPIs with the unit of every line, and the national figure
+    (scaled to the population) beside each where there is one."""
     lines = [f"{s.name}: {years:g} years, seed {seed}, {s.population:,} children", ""]
-    lines.append(f"  {'KPI':<50}{'value':>12}   national")
+    lines.append(f"  {'KPI':<50}{'value':>12}  {'unit':<20}national")
     for name, value in kpis.items():
-        info = KPI_INFO[name]
-        national = info.national
-        if national is not None and info.kind == "count":
-            national *= s.population / 10_000  # published per 10,000 children
+        national = national_figure(name, s.population)
         shown = format_kpi(name, national) if national is not None else ""
-        lines.append(f"  {info.label:<50}{format_kpi(name, value):>12}   {shown}")
+        lines.append(f"  {KPI_INFO[name].label:<50}{format_kpi(name, value):>12}  "
+                     f"{unit_of(name):<20}{shown}")
     effects = s.assumed_effects()
     lines.append("")
     if effects:
@@ -113,15 +125,34 @@ def initial_state(scenario: str, years: float, reps: int, seed: int) -> None:
 @click.option("--reps", type=click.IntRange(min=2), default=6, show_default=True)
 @click.option("--years", type=click.FloatRange(min=1), default=5.0, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=100, show_default=True)
-def calibrate(scenario: str, reps: int, years: float, seed: int) -> None:
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="also write calibration.csv and manifest.json (for csflow rerun) here")
+@click.option("--force", is_flag=True, help="replace a non-empty output folder")
+def calibrate(scenario: str, reps: int, years: float, seed: int, out: Path | None,
+              force: bool) -> None:
     """Compare a scenario with the national flow figures (a Markdown table).
 
     Exit 1 if any figure is outside its tolerance.
     """
-    from simulation.experiments.calibration import calibration_table
-
     s = load_or_fail(scenario)
+    calibrate_and_write(s, scenario, reps, years, seed, out, force, command_line())
+
+
+def calibrate_and_write(s: Scenario, scenario_file: str | None, reps: int, years: float,
+                        seed: int, out: Path | None, force: bool, command: str) -> None:
+    """The calibration table on the terminal and, with ``out``, as files (``rerun`` too)."""
+    from simulation.experiments.calibration import calibration_table, write_calibration
+
+    if out is not None:
+        try:
+            prepare_output(out, force)
+        except OutputError as exc:
+            fail(str(exc))
+    started = datetime.now(UTC)
     table = calibration_table(s, reps=reps, years=years, seed=seed)
+    if out is not None:
+        write_calibration(out, table, manifest(scenario_file, s, seed, years, command, started,
+                                               kind="calibrate", reps=reps))
     click.echo(f"{s.name}: {reps} replications x {years:g} years, seeds from {seed}\n")
     click.echo("| measure | national | model (95% CI) | tolerance | ok | source | tuned to hit it |")
     click.echo("|---|---|---|---|---|---|---|")

@@ -8,12 +8,16 @@ Used by the calibration test, ``csflow calibrate`` and docs/calibration.md.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from simulation.analysis.stats import mean_ci
+from simulation.outputs.files import atomic_folder
 from simulation.outputs.run import RunResult, simulate
 from simulation.randomness.distributions import DAYS_PER_UNIT
 from simulation.scenario import Scenario
@@ -90,3 +94,11 @@ def calibration_table(scenario: Scenario, reps: int = 6, years: float = 5.0,
                      "within": abs(ci.mean - t.value) <= t.tolerance, "source": t.source,
                      "tuned": t.tuned})
     return pd.DataFrame(rows)
+
+
+def write_calibration(out: Path, table: pd.DataFrame, manifest: dict[str, Any]) -> Path:
+    """calibration.csv and manifest.json (resolved scenario, seed, reps: ``csflow rerun``)."""
+    with atomic_folder(out, force=True) as tmp:
+        table.to_csv(tmp / "calibration.csv", index=False)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    return out

@@ -26,8 +26,16 @@ from simulation.analysis.stats import (
     warmup_warning,
 )
 from simulation.experiments.batch import BatchResult, run_batch
-from simulation.outputs.files import atomic_folder, package_versions, prepare_output
-from simulation.outputs.kpis import BRIEF_HEADLINE, KPI_INFO, KPI_ORDER, format_kpi
+from simulation.outputs.files import atomic_folder, code_version, package_versions, prepare_output
+from simulation.outputs.kpis import BRIEF_HEADLINE, KPI_ORDER, format_kpi
+from simulation.outputs.staffing import staffing_table
+from simulation.outputs.tables import (
+    differences_table,
+    label_of,
+    long_table,
+    unit_of,
+    write_workbook,
+)
 from simulation.scenario import Scenario, file_sha256, load_scenario
 
 OPEN_STAGES = ["assessment", "s47", "cin", "cp", "cla"]
@@ -103,7 +111,8 @@ def _merge(a: BatchResult, b: BatchResult) -> BatchResult:
         return both
 
     return BatchResult(cat(a.runs, b.runs), cat(a.stocks, b.stocks),
-                       cat(a.distributions, b.distributions), cat(a.failures, b.failures))
+                       cat(a.distributions, b.distributions), cat(a.failures, b.failures),
+                       cat(a.costs, b.costs))
 
 
 def warmup_warnings(stocks: pd.DataFrame) -> list[str]:
@@ -119,6 +128,8 @@ def warmup_warnings(stocks: pd.DataFrame) -> list[str]:
 
 
 def scenario_record(scenario: Scenario, file: str | Path | None) -> dict[str, Any]:
+    """A scenario in a manifest: what the report shows, and the fully resolved scenario
+    (``resolved``) that ``csflow rerun`` runs again."""
     return {
         "name": scenario.name,
         "file": str(file) if file else None,
@@ -129,6 +140,8 @@ def scenario_record(scenario: Scenario, file: str | Path | None) -> dict[str, An
              else ", ".join(e.target), "kind": e.kind, "value": e.value, "low": e.low,
              "high": e.high, "evidence": " ".join(e.evidence.split())}
             for name, e in scenario.assumed_effects()],
+        "population": scenario.population,
+        "resolved": scenario.model_dump(mode="json"),
     }
 
 
@@ -141,12 +154,21 @@ def write_comparison(out: Path, comparison: Comparison, manifest: dict[str, Any]
         batch.runs.to_parquet(tmp / "runs.parquet", index=False)
         batch.stocks.to_parquet(tmp / "stocks.parquet", index=False)
         batch.distributions.to_parquet(tmp / "distributions.parquet", index=False)
+        batch.costs.to_parquet(tmp / "costs.parquet", index=False)
         if not batch.runs.empty:
-            summarise(batch.runs, kpis).to_csv(tmp / "summary.csv", index=False)
+            summary = summarise(batch.runs, kpis)
+            summary.to_csv(tmp / "summary.csv", index=False)
+            sheets = {"KPIs": long_table(summary, {s.name: s.population
+                                                   for s in comparison.scenarios},
+                                         manifest.get("comparators"))}
+            sheets["KPIs"].to_csv(tmp / "kpis_long.csv", index=False)
             baseline = comparison.scenarios[0].name
             if batch.runs["scenario"].nunique() > 1:
-                paired_differences(batch.runs, kpis, baseline).to_csv(
-                    tmp / "differences.csv", index=False)
+                diffs = paired_differences(batch.runs, kpis, baseline)
+                diffs.to_csv(tmp / "differences.csv", index=False)
+                sheets["Differences"] = differences_table(diffs)
+            sheets["Staffing"] = staffing_table(comparison.scenarios)
+            write_workbook(tmp / "kpis.xlsx", sheets)
         if not batch.failures.empty:
             batch.failures.to_csv(tmp / "failures.csv", index=False)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
@@ -163,9 +185,25 @@ def compare(paths: Sequence[str | Path], reps: int, seed: int, years: float,
             overlays: Sequence[str | Path] = (), no_effects: bool = False,
             command: str = "", on_failure: Any = None) -> Comparison:
     """Python API of ``csflow compare``: same code path, same files."""
+    scenarios = load_all(paths, overlays)
+    return compare_scenarios(
+        scenarios, [str(p) for p in paths], reps, seed, years, out, jobs, backend, scheduler,
+        precision, max_reps, force, progress, overlays, no_effects, command, on_failure)
+
+
+def compare_scenarios(scenarios: list[Scenario], files: Sequence[str | None], reps: int,
+                      seed: int, years: float, out: Path | None = None, jobs: int = 1,
+                      backend: str = "processes", scheduler: str | None = None,
+                      precision: float | None = None, max_reps: int = 1000,
+                      force: bool = False, progress: bool = True,
+                      overlays: Sequence[str | Path] = (), no_effects: bool = False,
+                      command: str = "", on_failure: Any = None,
+                      comparators: dict[str, Any] | None = None) -> Comparison:
+    """``compare`` on scenarios already loaded (``csflow rerun`` passes the resolved ones
+    from a manifest). ``comparators`` ({scenario: {kpi: {value, source}}}) are a council's
+    own figures, shown beside the results instead of the national ones."""
     from simulation.scenario import without_effects
 
-    scenarios = load_all(paths, overlays)
     if no_effects:
         scenarios = [without_effects(s) for s in scenarios]
     checkpoint = None
@@ -183,8 +221,9 @@ def compare(paths: Sequence[str | Path], reps: int, seed: int, years: float,
             "seed": seed, "years": years, "reps": comparison.reps,
             "requested_reps": reps, "precision": precision, "backend": backend,
             "jobs": jobs, "overlays": [str(o) for o in overlays], "no_effects": no_effects,
-            "package_versions": package_versions(),
-            "scenarios": [scenario_record(s, p) for s, p in zip(scenarios, paths, strict=True)],
+            "code_version": code_version(), "package_versions": package_versions(),
+            "scenarios": [scenario_record(s, p) for s, p in zip(scenarios, files, strict=True)],
+            "comparators": comparators or {},
             "warnings": comparison.warnings,
             "failures": int(len(comparison.batch.failures)),
         }
@@ -209,6 +248,6 @@ def headline_table(comparison: Comparison) -> str:
             cells.append(value if not np.isfinite(half) else
                          f"{value} ± {format_kpi(row.kpi, half)}")
         table[name] = cells
-    labels = [KPI_INFO[k].label.strip() for k in BRIEF_HEADLINE]
+    labels = [f"{label_of(k)} ({unit_of(k)})" for k in BRIEF_HEADLINE]
     return (pd.DataFrame(table, index=labels).to_string()
             + f"\n(mean ± half-width of the 95% CI over {comparison.reps} replications)")
