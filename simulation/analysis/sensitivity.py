@@ -83,3 +83,15 @@ def strongest(coefficients: pd.DataFrame, n: int, top: int = 5) -> list[tuple[st
              for o in coefficients.columns for p, r in coefficients[o].items()
              if np.isfinite(r)]
     return sorted(pairs, key=lambda t: -abs(t[2]))[:top]
+
+
+def parameter_label(path: str) -> str:
+    """``workforce.turnover_rate`` -> "workforce turnover rate" (for titles)."""
+    return path.replace(".", " ").replace("_", " ")
+
+
+def sweep_title(name: str, params: list[str]) -> str:
+    """A sweep's title: the scenario and what was varied, in words."""
+    words = [parameter_label(p) for p in params]
+    listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return f"How {name} responds to {listed}" if words else f"Sensitivity of {name}"

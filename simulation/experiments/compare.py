@@ -133,7 +133,7 @@ def scenario_record(scenario: Scenario, file: str | Path | None) -> dict[str, An
     return {
         "name": scenario.name,
         "file": str(file) if file else None,
-        "sha256": file_sha256(file) if file else None,
+        "sha256": file_sha256(file) if file and Path(file).is_file() else None,
         "description": scenario.description.strip(),
         "assumed_effects": [
             {"name": name, "target": e.target if isinstance(e.target, str)

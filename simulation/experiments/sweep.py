@@ -22,7 +22,12 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
-from simulation.analysis.sensitivity import prcc_table, sample_warning, strongest
+from simulation.analysis.sensitivity import (
+    prcc_table,
+    sample_warning,
+    strongest,
+    sweep_title,
+)
 from simulation.analysis.stats import summarise
 from simulation.experiments.batch import BatchResult, run_batch
 from simulation.experiments.compare import scenario_record, warmup_warnings
@@ -130,18 +135,6 @@ def sweep_scenarios(path: str | Path, params: list[Parameter], samples: int, met
         except ScenarioError as exc:
             raise SweepError(str(exc)) from None
     return scenarios, points
-
-
-def parameter_label(path: str) -> str:
-    """``workforce.turnover_rate`` -> "workforce turnover rate" (for titles)."""
-    return path.replace(".", " ").replace("_", " ")
-
-
-def sweep_title(name: str, params: list[str]) -> str:
-    """The report's title: the scenario and what was varied, in words."""
-    words = [parameter_label(p) for p in params]
-    listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-    return f"How {name} responds to {listed}" if words else f"Sensitivity of {name}"
 
 
 def sweep_result(batch: BatchResult, points: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
