@@ -449,3 +449,28 @@ def test_known_gaps_are_the_ones_documented_in_calibration():
     documented = {line.split("|")[1].strip() for line in section.splitlines()
                   if line.startswith("| ") and not line.startswith("| figure")}
     assert documented == {g.measure for g in KNOWN_GAPS}
+
+
+def test_the_pdf_prints_whole_tables_and_figures(board, tmp_path):
+    """Chromium's --print-to-pdf with the report's print styles: pages, the text, every
+    headline row on one page, every figure once (a figure cut across pages is drawn twice)."""
+    from pypdf import PdfReader
+
+    from simulation.report.pdf import print_to_pdf
+
+    folder, page = board
+    pdf = print_to_pdf(folder / "report.html", tmp_path / "report.pdf")
+    reader = PdfReader(pdf)
+    texts = [" ".join(p.extract_text().split()) for p in reader.pages]
+    assert len(texts) > 1 and "Summary" in texts[0] and "Headline comparison" in " ".join(texts)
+    summary = pd.read_csv(folder / "summary.csv").set_index(["scenario", "kpi"])
+    for kpi in HEADLINE:
+        if kpi not in KPIS:
+            continue
+        cell = report_html._cell(kpi, summary, "baseline", "mean")
+        label = KPI_LABELS[kpi].label
+        whole = [t for t in texts if label in t and cell["text"] in t
+                 and cell["sub"].split(" ")[0] in t]
+        assert whole, f"the row of {label} is split across pages (or missing)"
+    drawn = sum(len(p.images) for p in reader.pages)
+    assert drawn == page.count("<img "), "each figure whole, on one page"

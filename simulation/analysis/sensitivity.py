@@ -44,10 +44,11 @@ def prcc_table(samples: pd.DataFrame, params: list[str], outputs: list[str]) -> 
 
 
 # The sample-size rule: a PRCC from n samples with k parameters has a 95% interval of
-# about ±1.96 / sqrt(n - k - 2) around zero (Fisher's z with the k - 1 other parameters
-# partialled out). Below MIN_RESIDUAL_DF = 16 that is wider than ±0.5, so even a
-# "strong" coefficient could be chance: the report and the terminal then warn.
-MIN_RESIDUAL_DF = 16
+# about ±tanh(1.96 / sqrt(n - k - 2)) around zero (Fisher's z with the k - 1 other
+# parameters partialled out). Below MIN_RESIDUAL_DF = 13 residual degrees of freedom that
+# is wider than ±0.5, so even a "strong" coefficient could be chance: the report and the
+# terminal then warn.
+MIN_RESIDUAL_DF = 13
 
 
 def prcc_interval(r: float, n: int, k: int) -> tuple[float, float]:

@@ -153,14 +153,23 @@ def sweep_command(scenario, params, design, samples, reps, seed, years, out, for
 
 @click.command("report")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-def report_command(folder: Path) -> None:
+@click.option("--pdf", is_flag=True, help="also print report.pdf with headless Chromium")
+def report_command(folder: Path, pdf: bool) -> None:
     """Rebuild report.html from a compare or sweep folder's saved files."""
     from simulation.report.html import build_report
+    from simulation.report.pdf import ChromiumMissing, find_chromium, print_to_pdf
 
     if not folder.is_dir():
         fail(f"{folder}: no such folder")
+    if pdf:
+        try:
+            find_chromium()
+        except ChromiumMissing as exc:
+            fail(str(exc))
     try:
         path = build_report(folder)
     except FileNotFoundError as exc:
         fail(str(exc))
     click.echo(f"wrote {path}")
+    if pdf:
+        click.echo(f"wrote {print_to_pdf(path, folder / 'report.pdf')}")

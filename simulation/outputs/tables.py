@@ -25,13 +25,24 @@ LONG_COLUMNS = ["kpi", "label", "unit", "scenario", "mean", "ci_low", "ci_high",
                 "comparator", "comparator_source"]
 
 
+# Where the kind's unit says too little.
+UNIT_OF: dict[str, str] = {
+    "sw_changes_per_child": "changes per child a year", "mean_caseload": "cases per FTE",
+    "sw_changes_handover": "changes per child a year",
+    "sw_changes_departure": "changes per child a year",
+    "sw_changes_absence": "changes per child a year",
+    "sw_changes_rebalancing": "changes per child a year",
+    "cost_per_child_gbp": "£ per child a year",
+    "face_to_face_hours_per_child_week": "hours per child a week",
+}
+
+
 def unit_of(kpi: str) -> str:
+    """The unit a KPI's value is shown in (rates in %, money in £)."""
     info = KPI_INFO.get(kpi)
     if info is None:
         return ""
-    if kpi == "cost_per_child_gbp":
-        return "£ a year"
-    return UNITS.get(info.kind, "")
+    return UNIT_OF.get(kpi) or UNITS.get(info.kind, "")
 
 
 def label_of(kpi: str) -> str:

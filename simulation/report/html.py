@@ -195,24 +195,29 @@ def _overlaps(boxes: list[Any]) -> bool:
 
 def _spread_tick_labels(fig: plt.Figure) -> None:
     """Category labels that would run into each other are wrapped onto more lines, then
-    tilted, never cut: a reader must tell the scenarios apart."""
+    tilted, never cut: a reader must tell the scenarios apart. One draw per attempt, for
+    every crowded axis at once (drawing is what costs)."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    for ax in fig.axes:
+
+    def crowded(ax: Any) -> bool:
         labels = _tick_labels(ax.xaxis) if ax.axison else []
-        if not _overlaps([t.get_window_extent(renderer) for t in labels]):
-            continue
-        locs = ax.get_xticks()
-        words = [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()]
-        size = labels[0].get_fontsize()
-        for width, angle in ((None, 0), (18, 0), (12, 0), (18, 30), (None, 90)):
-            ax.set_xticks(locs, [w if width is None else textwrap.fill(w, width, break_long_words=False)
-                                 for w in words], fontsize=size, rotation=angle,
-                          ha="right" if angle == 30 else "center",
-                          rotation_mode="anchor" if angle == 30 else "default")
-            fig.canvas.draw()
-            if not _overlaps([t.get_window_extent(renderer) for t in _tick_labels(ax.xaxis)]):
-                break
+        return _overlaps([t.get_window_extent(renderer) for t in labels])
+
+    axes = [ax for ax in fig.axes if crowded(ax)]
+    words = {ax: [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()]
+             for ax in axes}
+    for width, angle in ((18, 0), (12, 0), (18, 30), (None, 90)):
+        if not axes:
+            return
+        for ax in axes:
+            size = ax.get_xticklabels()[0].get_fontsize()
+            ax.set_xticks(ax.get_xticks(), [w if width is None else textwrap.fill(
+                w, width, break_long_words=False) for w in words[ax]], fontsize=size,
+                rotation=angle, ha="right" if angle == 30 else "center",
+                rotation_mode="anchor" if angle == 30 else "default")
+        fig.canvas.draw()
+        axes = [ax for ax in axes if crowded(ax)]
 
 
 def _tick_labels(axis: Any) -> list[Text]:
