@@ -23,6 +23,7 @@ import pandas as pd
 from scipy.stats import qmc
 
 from simulation.analysis.sensitivity import (
+    prcc_interval,
     prcc_table,
     sample_warning,
     strongest,
@@ -202,11 +203,13 @@ def sensitivity_summary(folder: Path, top: int = 5) -> str:
     if len(means) < len(params) + 2:
         return lines[0] + ": too few samples for partial rank correlations"
     found = strongest(prcc_table(means, params, kpis), len(means), top)
-    lines.append("strongest sensitivities (partial rank correlation, 95% CI):")
-    for kpi, param, r, low, high in found:
+    band = prcc_interval(0.0, len(means), len(params))[1]
+    lines.append(f"strongest sensitivities (partial rank correlation; with {len(means)} "
+                 f"samples, chance alone gives values up to about ±{band:.2f}):")
+    for kpi, param, r, _low, _high in found:
         way = "rises" if r > 0 else "falls"
-        lines.append(f"  {label_of(kpi)} {way} with {param}: PRCC {r:+.2f} "
-                     f"({low:+.2f} to {high:+.2f})")
+        beyond = "" if abs(r) > band else "  (within what chance gives)"
+        lines.append(f"  {label_of(kpi)} {way} with {param}: PRCC {r:+.2f}{beyond}")
     for warning in manifest.get("warnings", []):
         if "partial rank correlation" in warning:
             lines.append(f"warning: {warning}")

@@ -576,12 +576,13 @@ def build_sweep_report(folder: Path) -> Path:
     summary = summarise(runs, kpis, by="sample")  # CIs of sample means, from the runs alone
     means = runs.groupby("sample")[params + kpis].mean()
     context: dict[str, Any] = {"needed": len(params) + 3,
-                               "small_sample": sample_warning(len(means), len(params))}
+                               "small_sample": sample_warning(len(means), len(params)),
+                               "chance": prcc_interval(0.0, len(means), len(params))[1]}
     if params and kpis:
         context["scatter"] = _scatter(means, summary, params, kpis)
     if params and kpis and len(means) >= len(params) + 3:
         coefficients = prcc_table(means, params, kpis)
-        context.update(tornado=_tornado(coefficients), prcc=[
+        context.update(tornado=_tornado(coefficients, context["chance"]), prcc=[
             (kpi_label(k).label, [(r, *prcc_interval(r, len(means), len(params)))
                                   for r in coefficients[k]]) for k in kpis])
     records = manifest.get("scenarios", [])
@@ -595,8 +596,9 @@ def build_sweep_report(folder: Path) -> Path:
         params=params, **context)
 
 
-def _tornado(coefficients: pd.DataFrame) -> str:
-    """One horizontal bar chart of PRCCs per KPI, largest effect on top."""
+def _tornado(coefficients: pd.DataFrame, chance: float = 0.0) -> str:
+    """One horizontal bar chart of PRCCs per KPI, largest effect on top; the grey band is
+    what chance alone gives with this many samples."""
     fig, axes = _panels(coefficients.shape[1], cols=3,
                         size=(3.8, 1.4 + 0.35 * len(coefficients)))
     for ax, kpi in zip(axes, coefficients.columns, strict=False):
@@ -604,6 +606,7 @@ def _tornado(coefficients: pd.DataFrame) -> str:
         ax.barh(values.index, values.to_numpy(),
                 color=["#0b5cad" if v >= 0 else "#c62828" for v in values])
         ax.set_xlim(-1, 1)
+        ax.axvspan(-chance, chance, color="#d9dde3", alpha=0.6, lw=0, zorder=0)
         ax.axvline(0, color="#555", lw=0.8)
         ax.set_title(textwrap.fill(kpi_label(kpi).label, 38), fontsize=9)
         ax.tick_params(labelsize=8)
