@@ -423,6 +423,15 @@ def test_every_cited_source_is_a_publication(board):
 
 
 def test_local_comparators_replace_the_national_figure(board):
+    from simulation.outputs.tables import comparator
+
+    assert comparator("referrals", 100_000) == (
+        5180.0, "England: DfE, Children in need 2025 (referrals), EES 911dae20 (national rate "
+                "scaled to 100,000 children)")
+    assert comparator("referrals", 100_000, {"referrals": {
+        "value": 4000, "source": "Anytown returns (DOMAIN: EES 911dae20)"}}) == (
+        4000.0, "Anytown returns (DfE, Children in need 2025 (referrals), EES 911dae20)")
+    assert comparator("contacts", 100_000) == (None, ""), "no published figure: none"
     _, page = board
     assert "4,321" in page and ">local<" in page.replace("<small><span>local</span></small>",
                                                          ">local<")

@@ -201,11 +201,14 @@ def compare_scenarios(scenarios: list[Scenario], files: Sequence[str | None], re
                       comparators: dict[str, Any] | None = None) -> Comparison:
     """``compare`` on scenarios already loaded (``csflow rerun`` passes the resolved ones
     from a manifest). ``comparators`` ({scenario: {kpi: {value, source}}}) are a council's
-    own figures, shown beside the results instead of the national ones."""
+    own figures, shown beside the results instead of the national ones; a scenario that
+    carries its own ``comparators`` (a council profile) contributes them too."""
     from simulation.scenario import without_effects
 
     if no_effects:
         scenarios = [without_effects(s) for s in scenarios]
+    comparators = {**{s.name: dict(local) for s in scenarios
+                      if (local := getattr(s, "comparators", None))}, **(comparators or {})}
     checkpoint = None
     if out is not None:
         checkpoint = partial_folder(out)

@@ -56,14 +56,15 @@ def _domain(match: re.Match[str]) -> str:
     section = re.fullmatch(r"section (\d)(.*)", inner)
     if section:
         return f"({NOTES_SECTIONS.get(section.group(1), 'published statistics')})"
-    return f"({_ees(inner)})"
+    return f"({inner})"  # its identifiers are expanded with the rest of the text
 
 
 def _ees(text: str) -> str:
+    """Mark identifiers for expansion (once: an expanded name holds its identifier too)."""
     text = re.sub(r"EES ([0-9a-f]{8})(?:, ([0-9a-f]{8}))?",
-                  lambda m: "; ".join(publication(k) for k in m.groups() if k), text)
+                  lambda m: "; ".join(f"\0{k}\0" for k in m.groups() if k), text)
     for key in ("CLA 2023", "CLA 2018"):
-        text = text.replace(key, PUBLICATIONS[key])
+        text = text.replace(key, f"\0{key}\0")
     return text
 
 
@@ -77,5 +78,5 @@ def cite(text: str) -> str:
                   lambda m: f"({COUNCIL_PAPERS.get(m.group(1), 'a council paper')})", text)
     text = re.sub(r"\bseed (\d{3})\b", lambda m: COUNCIL_PAPERS.get(m.group(1),
                                                                    "a council paper"), text)
-    text = _ees(text)
+    text = re.sub("\0([^\0]*)\0", lambda m: publication(m.group(1)), _ees(text))
     return re.sub(r"\s+([.,;])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
