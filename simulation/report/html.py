@@ -331,10 +331,7 @@ def build_compare_report(folder: Path) -> Path:
                                    diffs, population, local, sources)}
     executive = paragraphs(diffs, summary, baseline, by_name,
                            {k: kpi_label(k).label for k in kpis}, format_value)
-    for r in records:
-        r["description"] = cite(r.get("description") or "")
-        for e in r.get("assumed_effects") or []:
-            e["evidence"] = cite(e.get("evidence") or "")
+    _cite_records(records)
     gaps = limitations()
     sources += [g.source for g in gaps if g.source]
     return _render(
@@ -343,6 +340,14 @@ def build_compare_report(folder: Path) -> Path:
         figures=figures, executive=executive, staffing=_staffing(records),
         limitations=gaps, sources=_publications(sources), comparator_local=bool(local),
         **tables)
+
+
+def _cite_records(records: list[dict[str, Any]]) -> None:
+    """Descriptions and evidence as the reader sees them: sources by publication."""
+    for r in records:
+        r["description"] = cite(r.get("description") or "")
+        for e in r.get("assumed_effects") or []:
+            e["evidence"] = cite(e.get("evidence") or "")
 
 
 def _population(record: dict[str, Any] | None) -> int | None:
@@ -586,10 +591,11 @@ def build_sweep_report(folder: Path) -> Path:
             (kpi_label(k).label, [(r, *prcc_interval(r, len(means), len(params)))
                                   for r in coefficients[k]]) for k in kpis])
     records = manifest.get("scenarios", [])
+    _cite_records(records)
     name = (records[0]["name"] if records else str(runs["scenario"].iloc[0])).rsplit("#", 1)[0]
     return _render(
         folder, manifest, kind="sweep", title=sweep_title(name, params),
-        reps=manifest.get("reps"),
+        reps=manifest.get("reps"), limitations=limitations(),
         facts=[("Scenario", name), ("Parameters", ", ".join(params) or "none"),
                ("Combinations", f"{len(means)} ({manifest.get('design', 'lhs')} design)"),
                ("Replications each", manifest.get("reps", "?"))], samples=len(means),
