@@ -454,6 +454,9 @@ def _cell(kpi: str, frame: pd.DataFrame | None, name: str, column: str,
         return {"text": "n/a"}
     mid, low, high = frame.loc[(name, kpi), [column, "ci_low", "ci_high"]].astype(float)
     signed = column != "mean"
+    if signed and np.isfinite(baseline) and max(abs(mid), abs(low), abs(high)) <= 1e-9 * max(
+            abs(baseline), 1.0):
+        return {"text": "0", "sub": "(the same in every replication)"}  # rounding noise only
     half = (high - low) / 2 if np.isfinite(high - low) else None
     low_text, high_text = (format_value(kpi, v, signed, half).replace(" pts", "")
                            for v in (low, high))
