@@ -456,7 +456,7 @@ def _cell(kpi: str, frame: pd.DataFrame | None, name: str, column: str,
     signed = column != "mean"
     if signed and np.isfinite(baseline) and max(abs(mid), abs(low), abs(high)) <= 1e-9 * max(
             abs(baseline), 1.0):
-        return {"text": "0", "sub": "(the same in every replication)"}  # rounding noise only
+        return {"text": "0", "sub": "(identical runs)"}  # the same in every replication
     half = (high - low) / 2 if np.isfinite(high - low) else None
     low_text, high_text = (format_value(kpi, v, signed, half).replace(" pts", "")
                            for v in (low, high))
@@ -587,7 +587,9 @@ def build_sweep_report(folder: Path) -> Path:
                                "small_sample": sample_warning(len(means), len(params)),
                                "chance": prcc_interval(0.0, len(means), len(params))[1]}
     if params and kpis:
-        context["scatter"] = _scatter(means, summary, params, kpis)
+        # A few measures per figure, so a printed page holds each one at a readable size.
+        context["scatter"] = [_scatter(means, summary, params, kpis[i:i + 3])
+                              for i in range(0, len(kpis), 3)]
     if params and kpis and len(means) >= len(params) + 3:
         coefficients = prcc_table(means, params, kpis)
         context.update(tornado=_tornado(coefficients, context["chance"]), prcc=[
