@@ -233,7 +233,7 @@ def test_calibrate_tunes_to_local_targets(tmp_path, raw):
     assert not before.loc["referrals", "within"]
     out = tmp_path / "tuned.yaml"
     result = CliRunner().invoke(main, ["calibrate", str(path), "--local", "--tune",
-                                       "--out", str(out), "--reps", "4", "--seed", "3"])
+                                       "--tuned", str(out), "--reps", "4", "--seed", "3"])
     assert result.exit_code == 0, result.output
     tuned = load_scenario(out)
     assert tuned.demand.front_door.referral_rate < 0.168

@@ -185,7 +185,11 @@ def test_a_missing_required_file_is_named(tmp_path, missing):
 
 def test_values_are_formatted_for_a_board_paper():
     assert format_value("assessments_within_45wd_rate", 0.8642) == "86.4%"
-    assert format_value("total_cost_gbp", 73562200.4) == "£73,562,200"
+    assert format_value("total_cost_gbp", 73562200.4) == "£73.6m"
+    assert format_value("total_cost_gbp", 73562200.4, half=2.1e6) == "£74m", "CI-rounded"
+    assert format_value("total_cost_gbp", 688000, signed=True) == "+£688k"
+    assert format_value("referrals", 5115.4, half=281) == "5,100"
+    assert format_value("assessments_within_45wd_rate", 0.8591, half=0.012) == "86%"
     assert format_value("referrals", 5112.2) == "5,112"
     assert format_value("children_3plus_workers_rate", -0.091, signed=True) == "−9.1 pts"
     assert format_value("cost_per_child_gbp", 87, signed=True) == "+£87"
@@ -215,6 +219,8 @@ def test_sweep_report_builds(tmp_path):
     assert "workforce.turnover_rate" in page and "effects.fsp.cla_entry" in page
     # cla_started rises with turnover: a strong, flagged positive PRCC.
     assert "Which parameters matter" in page and 'class="flag">+0.9' in page
+    assert "<h1>How fsp responds to workforce turnover rate and effects fsp cla entry</h1>" in page
+    assert "Too few samples" in page, "12 samples for 2 parameters: intervals too wide"
     assert html.escape(EVIDENCE) in page
     assert plt.get_fignums() == []
 
@@ -225,3 +231,255 @@ def test_unknown_kind_is_an_error(tmp_path):
     (folder / "manifest.json").write_text(json.dumps({**manifest, "kind": "mystery"}))
     with pytest.raises(ValueError, match="mystery"):
         build_report(folder)
+
+
+# ------------------------------------------------------------------ board paper (issue 12)
+from simulation.outputs.kpis import Practical, is_notable, practical  # noqa: E402
+from simulation.outputs.limitations import KNOWN_GAPS, limitations  # noqa: E402
+from simulation.outputs.sources import FILE_LIKE, cite  # noqa: E402
+from simulation.report import html as report_html  # noqa: E402
+from simulation.report.summary import paragraphs  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+LONG = {"baseline": "current structure (baseline)", "hub": "hub teams in four localities",
+        "fsp": "family safeguarding with adult practitioners"}
+
+
+def _with_resolved(folder: Path, comparators: dict | None = None) -> Path:
+    """Give the fixture's scenario records their resolved scenarios (as compare writes
+    them), from the shipped configs, and optionally a council's own comparators."""
+    from simulation.scenario import load_scenario
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for record in manifest["scenarios"]:
+        scenario = load_scenario(ROOT / "configs" / f"{record['name']}.yaml")
+        record["resolved"] = scenario.model_dump(mode="json")
+        record["population"] = scenario.population
+    if comparators:
+        manifest["comparators"] = comparators
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def _rename(folder: Path, names: dict[str, str]) -> Path:
+    """Give the fixture's scenarios long names, in every file, as a user might."""
+    for name in ("runs.parquet", "stocks.parquet", "distributions.parquet"):
+        frame = pd.read_parquet(folder / name)
+        frame["scenario"] = frame["scenario"].map(names)
+        frame.to_parquet(folder / name, index=False)
+    for name in ("summary.csv", "differences.csv"):
+        frame = pd.read_csv(folder / name)
+        frame["scenario"] = frame["scenario"].map(names)
+        if "baseline" in frame:
+            frame["baseline"] = frame["baseline"].map(names)
+        frame.to_csv(folder / name, index=False)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for record in manifest["scenarios"]:
+        record["name"] = names[record["name"]]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory) -> tuple[Path, str]:
+    folder = _with_resolved(make_compare_folder(tmp_path_factory.mktemp("board")), {
+        "baseline": {"referrals": {"value": 4321.0,
+                                   "source": "Anytown Council, children's services annual "
+                                             "report 2024"}}})
+    costs = []
+    for name in SCENARIOS:
+        for rep in range(5):
+            days = np.arange(0.0, 730.0, 7.0)
+            costs.append(pd.DataFrame({"scenario": name, "rep": rep, "day": days,
+                                       "staff_gbp_week": 5e5 + 1e3 * rep,
+                                       "agency_gbp_week": 5e4,
+                                       "placement_gbp_week": 9e5 + days * 10}))
+    pd.concat(costs).to_parquet(folder / "costs.parquet", index=False)
+    return folder, build_compare_report(folder).read_text(encoding="utf-8")
+
+
+def test_the_executive_summary_comes_first_and_states_the_numbers_it_rests_on(board):
+    folder, page = board
+    assert page.index('id="summary"') < page.index('id="headline"') < page.index(
+        'id="about"'), "the answer first, the seed and command last"
+    diffs = pd.read_csv(folder / "differences.csv")
+    summary = pd.read_csv(folder / "summary.csv")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    records = {r["name"]: r for r in manifest["scenarios"]}
+    labels = {k: KPI_LABELS[k].label for k in KPI_LABELS}
+    found = paragraphs(diffs, summary, "baseline", records, labels, format_value)
+    assert [p.scenario for p in found] == ["hub", "fsp"]
+    by_name = {p.scenario: p for p in found}
+    # fsp starts 10% fewer children in care: called out, with the numbers of differences.csv.
+    fsp = by_name["fsp"]
+    assert "cla_started" in [f.kpi for f in fsp.findings]
+    row = diffs[(diffs["scenario"] == "fsp") & (diffs["kpi"] == "cla_started")].iloc[0]
+    half = (row["ci_high"] - row["ci_low"]) / 2
+    stated = (f"children starting to be looked after a year down "
+              f"{format_value('cla_started', abs(row['mean_difference']), half=half)} (95% CI "
+              f"{format_value('cla_started', abs(row['ci_high']), half=half)} to "
+              f"{format_value('cla_started', abs(row['ci_low']), half=half)})")
+    assert stated in fsp.text, (stated, fsp.text)
+    assert row["ci_high"] < 0 and row["mean_difference"] < 0, "a fall is written as down"
+    # ... and rests on fsp's assumed effect; hub's rest on the structure alone.
+    assert "fsp.cla_entry (−15%)" in fsp.text and "inputs, not findings" in fsp.text
+    assert "structural" in by_name["hub"].text
+    # Every other number stated in a sentence belongs to a finding or to the cost clause.
+    for paragraph in found:
+        assert html.escape(paragraph.text) in page
+        for finding in paragraph.findings:
+            r = diffs[(diffs["scenario"] == paragraph.scenario) & (diffs["kpi"] == finding.kpi)]
+            assert float(r["mean_difference"].iloc[0]) == finding.difference
+        if paragraph.cost is not None:
+            r = diffs[(diffs["scenario"] == paragraph.scenario)
+                      & (diffs["kpi"] == "total_cost_gbp")].iloc[0]
+            h = (r["ci_high"] - r["ci_low"]) / 2
+            assert format_value("total_cost_gbp", abs(r["mean_difference"]), half=h) in \
+                paragraph.text
+
+
+def test_a_difference_is_called_out_only_when_clear_and_large_enough(board):
+    referrals = practical("referrals")
+    assert referrals == Practical(relative=0.02)
+    assert practical("assessments_within_45wd_rate").threshold(0.86) == 0.01
+    # Clear but trivial (the -0.0054 days of wait the issue found): not called out.
+    assert not is_notable("mean_days_unallocated", -0.0054, -0.008, -0.003, 0.05)
+    # Large but possibly chance: not called out.
+    assert not is_notable("referrals", 300.0, -20.0, 620.0, 5100.0)
+    # Clear and at least 2% of 5,100: called out; just under the threshold: not.
+    assert is_notable("referrals", 120.0, 60.0, 180.0, 5100.0)
+    assert not is_notable("referrals", 100.0, 60.0, 140.0, 5100.0)
+    # In the page: hub's 1% shifts are below every threshold, so only fsp cells are marked.
+    _, page = board
+    rows = page.split("<tbody>")[1].split("</tbody>")[0].split("<tr>")
+    flagged = [r for r in rows if 'class="flag"' in r]
+    assert flagged, "fsp's 10% fewer entries to care is marked"
+    for row in flagged:  # hub's 1% shifts reach a threshold only for money (1% of cost)
+        cells = row.split("<td")
+        assert 'class="flag"' not in cells[-2] or "cost" in cells[1], row
+    assert "practical threshold" in page
+
+
+def test_no_figure_label_is_cut_or_overlapping(tmp_path, monkeypatch):
+    problems: list[str] = []
+    checked = []
+    real_save = report_html._save
+
+    def checking_save(fig):
+        checked.append(fig)
+        problems.extend(report_html.text_problems(fig))
+        return real_save(fig)
+
+    monkeypatch.setattr(report_html, "_save", checking_save)
+    folder = _rename(make_compare_folder(tmp_path / "long"), LONG)
+    page = build_compare_report(folder).read_text(encoding="utf-8")
+    assert len(checked) >= 5 and problems == [], problems
+    for name in LONG.values():  # whole names, never cut to 14 characters
+        assert any(name in t.get_text() for fig in checked for t in fig.findobj(
+            matplotlib_text())), name
+    assert html.escape(LONG["fsp"]) in page
+    sweep = make_sweep_folder(tmp_path / "sweep")
+    build_report(sweep)
+    assert problems == [], problems
+
+
+def matplotlib_text():
+    from matplotlib.text import Text
+
+    return Text
+
+
+def test_the_label_check_finds_a_cut_and_an_overlap():
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.set_xticks([0, 1], ["a very long scenario name", "another very long scenario name"])
+    fig.text(1.5, 0.5, "off the figure", clip_on=False)
+    problems = report_html.text_problems(fig)
+    plt.close(fig)
+    assert any("overlapping" in p for p in problems)
+
+
+def test_every_cited_source_is_a_publication(board):
+    _, page = board
+    sources = page.split('id="sources"')[1].split("</ol>")[0]
+    items = [html.unescape(i.split("</li>")[0]) for i in sources.split("<li>")[1:]]
+    assert items and all(not FILE_LIKE.search(i) for i in items), items
+    assert any("DfE, Children in need 2025" in i and "EES 911dae20" in i for i in items)
+    assert "Anytown Council, children's services annual report 2024" in items
+    body = page.split("<code>")[0] + "".join(p.split("</code>", 1)[1] for p in
+                                             page.split("<code>")[1:])
+    assert not FILE_LIKE.search(body.replace("docs/kpis.md", "")), FILE_LIKE.search(body)
+    # The shipped configs' evidence, as any report would show it.
+    from simulation.scenario import load_scenario
+
+    for path in sorted((ROOT / "configs").glob("*.yaml")):
+        s = load_scenario(path)
+        for practice in sorted((ROOT / "configs" / "practice").glob("*.yaml")):
+            for _, effect in load_scenario(path, [practice]).effects.get(
+                    practice.stem, {}).items():
+                assert not FILE_LIKE.search(cite(effect.evidence)), effect.evidence
+        texts = [s.description] + [e.evidence for g in s.effects.values() for e in g.values()]
+        for text in texts:
+            assert not FILE_LIKE.search(cite(" ".join(text.split()))), text
+
+
+def test_local_comparators_replace_the_national_figure(board):
+    from simulation.outputs.tables import comparator
+
+    assert comparator("referrals", 100_000) == (
+        5180.0, "England: DfE, Children in need 2025 (referrals), EES 911dae20 (national rate "
+                "scaled to 100,000 children)")
+    assert comparator("referrals", 100_000, {"referrals": {
+        "value": 4000, "source": "Anytown returns (DOMAIN: EES 911dae20)"}}) == (
+        4000.0, "Anytown returns (DfE, Children in need 2025 (referrals), EES 911dae20)")
+    assert comparator("contacts", 100_000) == (None, ""), "no published figure: none"
+    _, page = board
+    assert "4,321" in page and ">local<" in page.replace("<small><span>local</span></small>",
+                                                         ">local<")
+    assert "England" in page, "national figures where the council has none"
+
+
+def test_staffing_cost_over_time_and_limitations_sections(board):
+    _, page = board
+    for heading in ("Cost over time", "Staffing of each structure", "Limitations", "Sources"):
+        assert f">{heading}</h2>" in page
+    staffing = page.split('id="staffing"')[1].split("</table>")[0]
+    assert "Managers" in staffing and "Adult practitioners" in staffing
+    # fsp: 12 teams with 0.6 FTE of each of three adult practitioners = 21.6 FTE.
+    adult = staffing.split("Adult practitioners</td>")[1].split("</tr>")[0]
+    assert "21.6" in adult
+    for gap in limitations():
+        assert gap.title in html.unescape(page)
+    assert "fsp.cla_entry (fsp)" in page.split('id="limitations"')[1]
+
+
+def test_known_gaps_are_the_ones_documented_in_calibration():
+    doc = (ROOT / "docs" / "calibration.md").read_text()
+    section = doc.split("## Known gaps")[1].split("\n## ")[0]
+    documented = {line.split("|")[1].strip() for line in section.splitlines()
+                  if line.startswith("| ") and not line.startswith("| figure")}
+    assert documented == {g.measure for g in KNOWN_GAPS}
+
+
+def test_the_pdf_prints_whole_tables_and_figures(board, tmp_path):
+    """Chromium's --print-to-pdf with the report's print styles: pages, the text, every
+    headline row on one page, every figure once (a figure cut across pages is drawn twice)."""
+    from pypdf import PdfReader
+
+    from simulation.report.pdf import print_to_pdf
+
+    folder, page = board
+    pdf = print_to_pdf(folder / "report.html", tmp_path / "report.pdf")
+    reader = PdfReader(pdf)
+    texts = [" ".join(p.extract_text().split()) for p in reader.pages]
+    assert len(texts) > 1 and "Summary" in texts[0] and "Headline comparison" in " ".join(texts)
+    summary = pd.read_csv(folder / "summary.csv").set_index(["scenario", "kpi"])
+    for kpi in HEADLINE:
+        if kpi not in KPIS:
+            continue
+        cell = report_html._cell(kpi, summary, "baseline", "mean")
+        label = KPI_LABELS[kpi].label
+        whole = [t for t in texts if label in t and cell["text"] in t
+                 and cell["sub"].split(" ")[0] in t]
+        assert whole, f"the row of {label} is split across pages (or missing)"
+    drawn = sum(len(p.images) for p in reader.pages)
+    assert drawn == page.count("<img "), "each figure whole, on one page"

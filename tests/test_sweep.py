@@ -35,6 +35,46 @@ def test_a_two_parameter_sweep_writes_the_expected_rows(tmp_path):
     # Common random numbers across samples: replication i has one seed everywhere.
     assert runs.groupby("rep")["seed"].nunique().eq(1).all()
     assert (out / "report.html").exists() and (out / "summary.csv").exists()
+    # A title in words, the strongest sensitivities, and a warning: 4 samples are too few.
+    title = "How fsp responds to workforce turnover rate and effects fsp cla entry"
+    assert title in result.output and "fsp#0" not in (out / "report.html").read_text()
+    assert "too few samples" in result.output or "strongest sensitivities" in result.output
+    assert "4 samples for 2 parameters" in (out / "report.html").read_text()
+    # The manifest holds every sample's resolved scenario: a rerun gives the same runs.
+    import json
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["resolved_samples"]) == 4 and manifest["code_version"]
+    again = tmp_path / "again"
+    rerun = CliRunner().invoke(main, ["rerun", str(out / "manifest.json"), "--out", str(again)])
+    assert rerun.exit_code == 0, rerun.output
+    assert (out / "runs.parquet").read_bytes() == (again / "runs.parquet").read_bytes()
+
+
+def test_the_sample_size_rule_warns_below_k_plus_15():
+    from simulation.analysis.sensitivity import prcc_interval, sample_warning, samples_needed
+
+    assert samples_needed(2) == 17
+    assert sample_warning(8, 2) is not None and "±0.75" in sample_warning(8, 2)
+    assert sample_warning(16, 2) is not None and sample_warning(17, 2) is None
+    low, high = prcc_interval(0.0, 17, 2)
+    assert high <= 0.5 and low == pytest.approx(-high)
+    assert prcc_interval(0.0, 16, 2)[1] > 0.5, "one sample fewer: wider than ±0.5"
+    assert prcc_interval(0.9, 3, 2) == (-1.0, 1.0), "no degrees of freedom: anything"
+
+
+def test_the_terminal_summary_names_the_strongest_sensitivity():
+    import numpy as np
+
+    from simulation.analysis.sensitivity import prcc_table, strongest
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(rng.random((40, 2)), columns=["a", "b"])
+    frame["y"] = frame["a"] + rng.normal(0, 0.05, 40)
+    frame["z"] = -frame["b"] + rng.normal(0, 0.5, 40)
+    top = strongest(prcc_table(frame, ["a", "b"], ["y", "z"]), 40, top=2)
+    assert [(o, p) for o, p, *_ in top] == [("y", "a"), ("z", "b")]
+    assert top[0][3] < top[0][2] < top[0][4], "the interval holds the coefficient"
 
 
 def test_effect_paths_set_the_effect_value():

@@ -41,3 +41,58 @@ def prcc(samples: pd.DataFrame, params: list[str], output: str) -> pd.Series:
 def prcc_table(samples: pd.DataFrame, params: list[str], outputs: list[str]) -> pd.DataFrame:
     """PRCC of every parameter (rows) with every output (columns)."""
     return pd.DataFrame({o: prcc(samples, params, o) for o in outputs}, index=params)
+
+
+# The sample-size rule: a PRCC from n samples with k parameters has a 95% interval of
+# about ±tanh(1.96 / sqrt(n - k - 2)) around zero (Fisher's z with the k - 1 other
+# parameters partialled out). Below MIN_RESIDUAL_DF = 13 residual degrees of freedom that
+# is wider than ±0.5, so even a "strong" coefficient could be chance: the report and the
+# terminal then warn.
+MIN_RESIDUAL_DF = 13
+
+
+def prcc_interval(r: float, n: int, k: int) -> tuple[float, float]:
+    """95% interval of a PRCC by Fisher's z transform; (-1, 1) when it cannot be estimated."""
+    df = n - k - 2
+    if df < 1 or not np.isfinite(r):
+        return -1.0, 1.0
+    z, half = np.arctanh(np.clip(r, -0.999999, 0.999999)), 1.96 / np.sqrt(df)
+    return float(np.tanh(z - half)), float(np.tanh(z + half))
+
+
+def samples_needed(k: int) -> int:
+    """Samples for PRCC intervals no wider than about ±0.5 with ``k`` parameters."""
+    return k + 2 + MIN_RESIDUAL_DF
+
+
+def sample_warning(n: int, k: int) -> str | None:
+    """A warning when ``n`` samples are too few for the correlations of ``k`` parameters."""
+    if n >= samples_needed(k):
+        return None
+    low, high = prcc_interval(0.0, n, k)
+    width = f"±{high:.2f}" if high < 1 else "the whole range −1 to +1"
+    return (f"{n} samples for {k} parameter{'s' if k != 1 else ''}: a partial rank "
+            f"correlation is uncertain by about {width}, so even large values may be chance; "
+            f"use {samples_needed(k)} or more samples (--samples)")
+
+
+def strongest(coefficients: pd.DataFrame, n: int, top: int = 5) -> list[tuple[str, str, float,
+                                                                              float, float]]:
+    """The ``top`` largest |PRCC| as (output, parameter, r, low, high), largest first."""
+    k = len(coefficients.index)
+    pairs = [(str(o), str(p), float(r), *prcc_interval(float(r), n, k))
+             for o in coefficients.columns for p, r in coefficients[o].items()
+             if np.isfinite(r)]
+    return sorted(pairs, key=lambda t: -abs(t[2]))[:top]
+
+
+def parameter_label(path: str) -> str:
+    """``workforce.turnover_rate`` -> "workforce turnover rate" (for titles)."""
+    return path.replace(".", " ").replace("_", " ")
+
+
+def sweep_title(name: str, params: list[str]) -> str:
+    """A sweep's title: the scenario and what was varied, in words."""
+    words = [parameter_label(p) for p in params]
+    listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return f"How {name} responds to {listed}" if words else f"Sensitivity of {name}"

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from simulation.analysis.stats import summarise
 from simulation.cli.common import (
     MAX_REPS,
     YEARS,
@@ -23,18 +20,20 @@ from simulation.experiments.batch import (
     CheckpointMismatch,
     SchedulerUnreachable,
     check_scheduler,
-    run_batch,
 )
 from simulation.experiments.compare import (
     compare,
     headline_table,
     partial_folder,
-    scenario_record,
-    warmup_warnings,
 )
-from simulation.experiments.sweep import SweepError, parse_parameter, sweep_scenarios
-from simulation.outputs.files import OutputError, atomic_folder, package_versions, prepare_output
-from simulation.outputs.kpis import KPI_ORDER
+from simulation.experiments.sweep import (
+    SweepError,
+    parse_parameter,
+    run_sweep,
+    sensitivity_summary,
+    sweep_scenarios,
+)
+from simulation.outputs.files import OutputError, prepare_output
 from simulation.scenario import ScenarioError
 from simulation.scenario.limits import ensure_fits
 
@@ -165,40 +164,17 @@ def sweep_command(scenario, params, design, samples, reps, seed, years, out, for
                    f"numbers (recorded as run)", err=True)
     if scheduler:
         backend = "dask"
-    extra = [tuple((p.path, float(row[p.path])) for p in parameters)
-             for _, row in points.iterrows()]
-    started = datetime.now(UTC)
     try:
-        batch = run_batch(scenarios, reps, seed, years, jobs, backend, scheduler, checkpoint,
-                          not quiet, extra, _report_failure)
+        batch, _ = run_sweep(scenarios, points, parameters, reps, seed, years, out,
+                             base_name=scenarios[0].name.rsplit("#", 1)[0], base_file=scenario,
+                             design_method=design, command=command_line(), jobs=jobs,
+                             backend=backend, scheduler=scheduler, checkpoint=checkpoint,
+                             progress=not quiet, on_failure=_report_failure)
     except CheckpointMismatch as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         _interrupted(out)
-    runs = batch.runs
-    runs.insert(1, "sample", runs["scenario"].str.rsplit("#", n=1).str[1].astype(int))
-    runs["scenario"] = runs["scenario"].str.rsplit("#", n=1).str[0]
-    kpis = [k for k in KPI_ORDER if k in runs.columns]
-    summary = summarise(runs.assign(_s=runs["sample"]), kpis, by="sample")
-    summary = summary.merge(points.rename_axis("sample").reset_index(), on="sample")
-    summary = summary[["sample", *points.columns, "kpi", "mean", "ci_low", "ci_high", "n"]]
-    manifest = {
-        "kind": "sweep", "command": command_line(), "created": started.isoformat(
-            timespec="seconds"), "seed": seed, "years": years, "reps": reps, "design": design,
-        "samples": len(points), "package_versions": package_versions(),
-        "parameters": [{"path": p.path, "low": p.low, "high": p.high} for p in parameters],
-        "scenarios": [scenario_record(scenarios[0], scenario)],
-        "warnings": warmup_warnings(batch.stocks.assign(scenario="all")),
-    }
-    with atomic_folder(out, force=True) as tmp:
-        runs.to_parquet(tmp / "runs.parquet", index=False)
-        summary.to_csv(tmp / "summary.csv", index=False)
-        if not batch.failures.empty:
-            batch.failures.to_csv(tmp / "failures.csv", index=False)
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-        from simulation.report.html import build_report
-
-        build_report(tmp)
+    click.echo(sensitivity_summary(out))
     shutil.rmtree(checkpoint, ignore_errors=True)
     click.echo(f"wrote {out}/ ({len(points)} samples x {reps} replications; runs.parquet, "
                f"summary.csv, report.html, manifest.json)")
@@ -210,14 +186,23 @@ def sweep_command(scenario, params, design, samples, reps, seed, years, out, for
 
 @click.command("report")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-def report_command(folder: Path) -> None:
+@click.option("--pdf", is_flag=True, help="also print report.pdf with headless Chromium")
+def report_command(folder: Path, pdf: bool) -> None:
     """Rebuild report.html from a compare or sweep folder's saved files."""
     from simulation.report.html import build_report
+    from simulation.report.pdf import ChromiumMissing, find_chromium, print_to_pdf
 
     if not folder.is_dir():
         fail(f"{folder}: no such folder")
+    if pdf:
+        try:
+            find_chromium()
+        except ChromiumMissing as exc:
+            fail(str(exc))
     try:
         path = build_report(folder)
     except FileNotFoundError as exc:
         fail(str(exc))
     click.echo(f"wrote {path}")
+    if pdf:
+        click.echo(f"wrote {print_to_pdf(path, folder / 'report.pdf')}")

@@ -10,6 +10,7 @@ import click
 
 from simulation.cli.batch import compare_command, report_command, sweep_command
 from simulation.cli.council import profile_command
+from simulation.cli.rerun import rerun
 from simulation.cli.returns import import_command
 from simulation.cli.run import calibrate, initial_state, run, validate
 
@@ -21,7 +22,7 @@ def main() -> None:
 
 
 for command in (validate, run, initial_state, calibrate, compare_command, sweep_command,
-                report_command, profile_command, import_command):
+                report_command, profile_command, import_command, rerun):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from simulation.outputs.flows import stage_flows
 from simulation.outputs.guard import RunGuardError
 from simulation.outputs.kpis import KPI_INFO, comparator, format_kpi
 from simulation.outputs.run import simulate
+from simulation.outputs.tables import unit_of
 from simulation.randomness.distributions import DAYS_PER_YEAR
 from simulation.scenario import Scenario, without_effects
 
@@ -50,8 +51,11 @@ def validate(scenario: str, overlays: tuple[str, ...]) -> None:
 @click.option("--force", is_flag=True, help="replace a non-empty output folder")
 @overlay_option
 @no_effects_option
+@click.option("--event-log", is_flag=True,
+              help="also write events.parquet: every child's moves and changes of worker "
+                   "(see docs/event-log.md)")
 def run(scenario: str, seed: int | None, years: float | None, out: Path | None,
-        force: bool, overlays: tuple[str, ...], no_effects: bool) -> None:
+        force: bool, overlays: tuple[str, ...], no_effects: bool, event_log: bool) -> None:
     """Run one replication and write kpis.csv, children.parquet, stocks.parquet, manifest.json."""
     s = load_or_fail(scenario, overlays)
     if no_effects:
@@ -60,6 +64,13 @@ def run(scenario: str, seed: int | None, years: float | None, out: Path | None,
     years = s.run.years if years is None else years
     check_size_or_fail(s, years, scenario)
     out = out or Path("results") / s.name
+    run_and_write(s, scenario, seed, years, out, force, command_line(),
+                  overlays=list(overlays), no_effects=no_effects, event_log=event_log)
+
+
+def run_and_write(s: Scenario, scenario_file: str | None, seed: int, years: float, out: Path,
+                  force: bool, command: str, event_log: bool = False, **extra: object) -> None:
+    """Simulate one replication and write its folder (``run`` and ``rerun``)."""
     try:
         prepare_output(out, force)  # fail before spending time on the run
     except OutputError as exc:
@@ -71,8 +82,9 @@ def run(scenario: str, seed: int | None, years: float | None, out: Path | None,
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     try:
-        write_run(result, out, manifest(scenario, s, seed, years, command_line(), started,
-                                        overlays=list(overlays)), force)
+        write_run(result, out, manifest(scenario_file, s, seed, years, command, started,
+                                        event_log=event_log, **extra), force,
+                  events=event_log)
     except OutputError as exc:
         fail(str(exc))
     click.echo(kpi_summary(s, seed, years, result.kpis))
@@ -80,20 +92,22 @@ def run(scenario: str, seed: int | None, years: float | None, out: Path | None,
                                stage_flows(result.simulation.rec.children, 0.0,
                                            DAYS_PER_YEAR), effects=bool(s.assumed_effects())):
         click.echo(f"warning: {line}", err=True)
-    click.echo(f"\nwrote {out}/ (kpis.csv, children.parquet, stocks.parquet, manifest.json)")
+    click.echo(f"\nwrote {out}/ (kpis.csv, kpis_long.csv, kpis.xlsx, children.parquet, "
+               f"stocks.parquet{', events.parquet' if event_log else ''}, manifest.json)")
 
 
 def kpi_summary(s: Scenario, seed: int, years: float, kpis: dict[str, float]) -> str:
-    """A readable table of the KPIs, each beside its comparator: the council's own figure
-    (local_figures, latest year) where there is one, else the national figure scaled."""
+    """A readable table of the KPIs with the unit of every line, each beside its comparator:
+    the council's own figure (local_figures, latest year) where there is one, else the
+    national figure scaled to the population."""
     lines = [f"{s.name}: {years:g} years, seed {seed}, {s.population:,} children", ""]
-    lines.append(f"  {'KPI':<50}{'value':>12}   comparator")
+    lines.append(f"  {'KPI':<50}{'value':>12}  {'unit':<20}comparator")
     for name, value in kpis.items():
         info = KPI_INFO.get(name)
         if info is None:
             continue
-        lines.append(f"  {info.label:<50}{format_kpi(name, value):>12}   "
-                     f"{comparator_text(s, name)}")
+        lines.append(f"  {info.label:<50}{format_kpi(name, value):>12}  "
+                     f"{unit_of(name):<20}{comparator_text(s, name)}")
     effects = s.assumed_effects()
     lines.append("")
     if effects:
@@ -145,30 +159,51 @@ def initial_state(scenario: str, years: float, reps: int, seed: int) -> None:
 @click.option("--local", "local", is_flag=True,
               help="targets are the scenario's own local_figures (year 1), not national")
 @click.option("--tune", is_flag=True,
-              help="with --local: tune the inputs not observed directly, write --out")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="with --local: tune the inputs not observed directly, write --tuned")
+@click.option("--tuned", type=click.Path(dir_okay=False, path_type=Path),
               help="with --tune: the tuned scenario file to write")
-@click.option("--force", is_flag=True, help="replace an existing --out file")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="also write calibration.csv and manifest.json (for csflow rerun) here")
+@click.option("--force", is_flag=True, help="replace an existing --tuned file or --out folder")
 def calibrate(scenario: str, reps: int, years: float, seed: int, local: bool, tune: bool,
-              out: Path | None, force: bool) -> None:
+              tuned: Path | None, out: Path | None, force: bool) -> None:
     """Compare a scenario with the national flow figures, or with its own local figures
     (--local), as a Markdown table; --tune first tunes it to the local figures.
 
     Exit 1 if any figure is outside its tolerance.
     """
-    from simulation.experiments.calibration import calibration_table
-
     if tune and not local:
         fail("--tune: needs --local (it tunes to the scenario's local_figures)")
-    if tune and out is None:
-        fail("--tune: needs --out, the tuned scenario file to write")
-    if out is not None and out.exists() and not force:
-        fail(f"--out {out}: exists (use --force to replace it)")
+    if tune and tuned is None:
+        fail("--tune: needs --tuned, the tuned scenario file to write")
+    if tuned is not None and not tune:
+        fail("--tuned: only with --local --tune")
+    if local and out is not None:
+        fail("--out: writes the national calibration; with --local, use --tuned")
+    if tuned is not None and tuned.exists() and not force:
+        fail(f"--tuned {tuned}: exists (use --force to replace it)")
     s = load_or_fail(scenario)
     if local:
-        _calibrate_local(s, scenario, reps, seed, tune, out)
+        _calibrate_local(s, scenario, reps, seed, tune, tuned)
         return
+    calibrate_and_write(s, scenario, reps, years, seed, out, force, command_line())
+
+
+def calibrate_and_write(s: Scenario, scenario_file: str | None, reps: int, years: float,
+                        seed: int, out: Path | None, force: bool, command: str) -> None:
+    """The calibration table on the terminal and, with ``out``, as files (``rerun`` too)."""
+    from simulation.experiments.calibration import calibration_table, write_calibration
+
+    if out is not None:
+        try:
+            prepare_output(out, force)
+        except OutputError as exc:
+            fail(str(exc))
+    started = datetime.now(UTC)
     table = calibration_table(s, reps=reps, years=years, seed=seed)
+    if out is not None:
+        write_calibration(out, table, manifest(scenario_file, s, seed, years, command, started,
+                                               kind="calibrate", reps=reps))
     click.echo(f"{s.name}: {reps} replications x {years:g} years, seeds from {seed}\n")
     click.echo("| measure | national | model (95% CI) | tolerance | ok | source | tuned to hit it |")
     click.echo("|---|---|---|---|---|---|---|")

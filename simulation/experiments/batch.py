@@ -68,6 +68,7 @@ class ReplicationOutput:
     stocks: pd.DataFrame | None = None
     distributions: pd.DataFrame | None = None
     error: str | None = None
+    costs: pd.DataFrame | None = None  # weekly staff and placement spend
 
 
 def run_replication(task: Task) -> ReplicationOutput:
@@ -98,23 +99,37 @@ def _replicate(task: Task) -> ReplicationOutput:
         row = {"scenario": task.scenario.name, "rep": task.rep, "seed": task.seed,
                **dict(task.extra), **result.kpis}
         stocks = result.stocks
+        costs = weekly_costs(result.simulation.rec.accounts)
         result.simulation.dispose()
         return ReplicationOutput(task.scenario_index, task.rep, task.seed, row, stocks,
-                                 distributions)
+                                 distributions, costs=costs)
     except Exception:  # noqa: BLE001 - reported with its seed, the batch goes on
         return ReplicationOutput(task.scenario_index, task.rep, task.seed,
                                  error=traceback.format_exc())
 
 
+COST_COLUMNS = ["day", "staff_gbp_week", "agency_gbp_week", "placement_gbp_week"]
+
+
+def weekly_costs(accounts: list[tuple]) -> pd.DataFrame:
+    """Spend in the week from each snapshot: staff (agency included), agency alone, placements."""
+    a = np.array(accounts, dtype=float).reshape(-1, 7)
+    return pd.DataFrame({"day": a[:, 0], "staff_gbp_week": a[:, 1] + a[:, 2],
+                         "agency_gbp_week": a[:, 2], "placement_gbp_week": a[:, 3]})
+
+
 @dataclass
 class BatchResult:
-    """The tidy tables of a batch: one row per run, weekly stocks, distributions, failures."""
+    """The tidy tables of a batch: one row per run, weekly stocks, distributions, failures,
+    and weekly costs."""
 
     runs: pd.DataFrame
     stocks: pd.DataFrame
     distributions: pd.DataFrame
     failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["scenario", "rep", "seed", "error"]))
+    costs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["scenario", "rep", *COST_COLUMNS]))
 
 
 # ------------------------------------------------------------------ checkpoints
@@ -316,7 +331,9 @@ def assemble(outputs: list[ReplicationOutput], scenarios: list[Scenario]) -> Bat
                     scenarios)
     dists = _stack(good, "distributions", ["scenario", "rep", "measure", "value", "count"],
                    scenarios)
-    return BatchResult(runs, stocks, dists, failures)
+    costs = _stack([o for o in good if getattr(o, "costs", None) is not None], "costs",
+                   ["scenario", "rep", *COST_COLUMNS], scenarios)
+    return BatchResult(runs, stocks, dists, failures, costs)
 
 
 def _stack(outputs: list[ReplicationOutput], attr: str, columns: list[str],

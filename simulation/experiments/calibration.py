@@ -9,8 +9,10 @@ Used by the calibration test, ``csflow calibrate`` and docs/calibration.md.
 from __future__ import annotations
 
 import copy
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,7 @@ import pandas as pd
 
 from simulation.analysis.drift import year_end_stock
 from simulation.analysis.stats import mean_ci
+from simulation.outputs.files import atomic_folder
 from simulation.outputs.flows import stage_flows
 from simulation.outputs.run import RunResult, simulate
 from simulation.randomness.distributions import DAYS_PER_UNIT, DAYS_PER_YEAR
@@ -215,3 +218,9 @@ def _inputs(data: dict[str, Any]) -> dict[str, float]:
             "pathway.assessment.outcomes.s47": p["assessment"]["outcomes"]["s47"],
             **{f"pathway.{s}.duration.multiplier": p[s]["duration"].get("multiplier", 1.0)
                for s in ("cin", "cp", "cla")}}
+def write_calibration(out: Path, table: pd.DataFrame, manifest: dict[str, Any]) -> Path:
+    """calibration.csv and manifest.json (resolved scenario, seed, reps: ``csflow rerun``)."""
+    with atomic_folder(out, force=True) as tmp:
+        table.to_csv(tmp / "calibration.csv", index=False)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    return out

@@ -28,8 +28,16 @@ from simulation.analysis.stats import (
 )
 from simulation.council.structures import apply_structure
 from simulation.experiments.batch import BatchResult, run_batch
-from simulation.outputs.files import atomic_folder, package_versions, prepare_output
-from simulation.outputs.kpis import BRIEF_HEADLINE, KPI_INFO, KPI_ORDER, comparator, format_kpi
+from simulation.outputs.files import atomic_folder, code_version, package_versions, prepare_output
+from simulation.outputs.kpis import BRIEF_HEADLINE, KPI_ORDER, comparator, format_kpi
+from simulation.outputs.staffing import staffing_table
+from simulation.outputs.tables import (
+    differences_table,
+    label_of,
+    long_table,
+    unit_of,
+    write_workbook,
+)
 from simulation.scenario import Scenario, file_sha256, load_raw, load_scenario, validate
 from simulation.scenario.limits import ensure_fits
 
@@ -116,7 +124,8 @@ def _merge(a: BatchResult, b: BatchResult) -> BatchResult:
         return both
 
     return BatchResult(cat(a.runs, b.runs), cat(a.stocks, b.stocks),
-                       cat(a.distributions, b.distributions), cat(a.failures, b.failures))
+                       cat(a.distributions, b.distributions), cat(a.failures, b.failures),
+                       cat(a.costs, b.costs))
 
 
 def warmup_warnings(stocks: pd.DataFrame) -> list[str]:
@@ -153,10 +162,12 @@ def with_comparators(summary: pd.DataFrame, scenarios: list[Scenario]) -> pd.Dat
 
 
 def scenario_record(scenario: Scenario, file: str | Path | None) -> dict[str, Any]:
+    """A scenario in a manifest: what the report shows, and the fully resolved scenario
+    (``resolved``) that ``csflow rerun`` runs again."""
     return {
         "name": scenario.name,
         "file": str(file) if file else None,
-        "sha256": file_sha256(file) if file else None,
+        "sha256": file_sha256(file) if file and Path(file).is_file() else None,
         "description": scenario.description.strip(),
         "assumed_effects": [
             {"name": name, "target": e.target if isinstance(e.target, str)
@@ -167,7 +178,22 @@ def scenario_record(scenario: Scenario, file: str | Path | None) -> dict[str, An
         "local_figures": {name: {"year": f.latest()[0], "value": f.latest()[1],
                                  "source": f.source}
                           for name, f in scenario.local_figures.items()},
+        "population": scenario.population,
+        "resolved": scenario.model_dump(mode="json"),
     }
+
+
+def local_comparators(scenario: Scenario) -> dict[str, dict[str, Any]]:
+    """The council's own figures (``local_figures``, latest year) as the report's
+    comparators: {kpi: {value, source}} for every KPI that has one."""
+    found = {}
+    for kpi in KPI_ORDER:
+        hit = comparator(scenario, kpi)
+        if hit is not None and hit[1] == "local":
+            figure = scenario.local_figures.get(kpi)
+            source = figure.source if figure is not None else "the council's own figures"
+            found[kpi] = {"value": hit[0], "source": f"{source} ({hit[2]})"}
+    return found
 
 
 def write_comparison(out: Path, comparison: Comparison, manifest: dict[str, Any],
@@ -179,13 +205,21 @@ def write_comparison(out: Path, comparison: Comparison, manifest: dict[str, Any]
         batch.runs.to_parquet(tmp / "runs.parquet", index=False)
         batch.stocks.to_parquet(tmp / "stocks.parquet", index=False)
         batch.distributions.to_parquet(tmp / "distributions.parquet", index=False)
+        batch.costs.to_parquet(tmp / "costs.parquet", index=False)
         if not batch.runs.empty:
-            with_comparators(summarise(batch.runs, kpis), comparison.scenarios).to_csv(
-                tmp / "summary.csv", index=False)
+            summary = with_comparators(summarise(batch.runs, kpis), comparison.scenarios)
+            summary.to_csv(tmp / "summary.csv", index=False)
+            sheets = {"KPIs": long_table(summary, {s.name: s.population
+                                                   for s in comparison.scenarios},
+                                         manifest.get("comparators"))}
+            sheets["KPIs"].to_csv(tmp / "kpis_long.csv", index=False)
             baseline = comparison.scenarios[0].name
             if batch.runs["scenario"].nunique() > 1:
-                paired_differences(batch.runs, kpis, baseline).to_csv(
-                    tmp / "differences.csv", index=False)
+                diffs = paired_differences(batch.runs, kpis, baseline)
+                diffs.to_csv(tmp / "differences.csv", index=False)
+                sheets["Differences"] = differences_table(diffs)
+            sheets["Staffing"] = staffing_table(comparison.scenarios)
+            write_workbook(tmp / "kpis.xlsx", sheets)
         if not batch.failures.empty:
             batch.failures.to_csv(tmp / "failures.csv", index=False)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
@@ -201,14 +235,36 @@ def compare(paths: Sequence[str | Path], reps: int, seed: int, years: float,
             max_reps: int = 1000, force: bool = False, progress: bool = True,
             overlays: Sequence[str | Path] = (), no_effects: bool = False,
             command: str = "", on_failure: Any = None, structures: bool = False) -> Comparison:
-    """Python API of ``csflow compare``: same code path, same files."""
+    """Python API of ``csflow compare``: same code path, same files. With ``structures``,
+    ``paths[0]`` is a council and the others structure files applied to it (load_all)."""
+    scenarios = load_all(paths, overlays, structures)
+    return compare_scenarios(
+        scenarios, [str(p) for p in paths], reps, seed, years, out, jobs, backend, scheduler,
+        precision, max_reps, force, progress, overlays, no_effects, command, on_failure,
+        structures_applied_to=str(paths[0]) if structures else None)
+
+
+def compare_scenarios(scenarios: list[Scenario], files: Sequence[str | None], reps: int,
+                      seed: int, years: float, out: Path | None = None, jobs: int = 1,
+                      backend: str = "processes", scheduler: str | None = None,
+                      precision: float | None = None, max_reps: int = 1000,
+                      force: bool = False, progress: bool = True,
+                      overlays: Sequence[str | Path] = (), no_effects: bool = False,
+                      command: str = "", on_failure: Any = None,
+                      comparators: dict[str, Any] | None = None,
+                      structures_applied_to: str | None = None) -> Comparison:
+    """``compare`` on scenarios already loaded (``csflow rerun`` passes the resolved ones
+    from a manifest). ``comparators`` ({scenario: {kpi: {value, source}}}) are a council's
+    own figures, shown beside the results instead of the national ones; a scenario that
+    carries its own ``comparators`` (a council profile) contributes them too."""
     from simulation.scenario import without_effects
 
-    scenarios = load_all(paths, overlays, structures)
     for scenario in scenarios:
         ensure_fits(scenario, years)
     if no_effects:
         scenarios = [without_effects(s) for s in scenarios]
+    comparators = {**{s.name: local for s in scenarios if (local := local_comparators(s))},
+                   **(comparators or {})}
     checkpoint = None
     if out is not None:
         checkpoint = partial_folder(out)
@@ -224,9 +280,10 @@ def compare(paths: Sequence[str | Path], reps: int, seed: int, years: float,
             "seed": seed, "years": years, "reps": comparison.reps,
             "requested_reps": reps, "precision": precision, "backend": backend,
             "jobs": jobs, "overlays": [str(o) for o in overlays], "no_effects": no_effects,
-            "structures_applied_to": str(paths[0]) if structures else None,
-            "package_versions": package_versions(),
-            "scenarios": [scenario_record(s, p) for s, p in zip(scenarios, paths, strict=True)],
+            "structures_applied_to": structures_applied_to,
+            "code_version": code_version(), "package_versions": package_versions(),
+            "scenarios": [scenario_record(s, p) for s, p in zip(scenarios, files, strict=True)],
+            "comparators": comparators or {},
             "warnings": comparison.warnings,
             "failures": int(len(comparison.batch.failures)),
         }
@@ -251,7 +308,7 @@ def headline_table(comparison: Comparison) -> str:
             cells.append(value if not np.isfinite(half) else
                          f"{value} ± {format_kpi(row.kpi, half)}")
         table[name] = cells
-    labels = [KPI_INFO[k].label.strip() for k in BRIEF_HEADLINE]
+    labels = [f"{label_of(k)} ({unit_of(k)})" for k in BRIEF_HEADLINE]
     council = next((s for s in comparison.scenarios if s.local_figures), None)
     note = ""
     if council is not None:  # the council's own figures beside the model's

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,19 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
+from simulation.analysis.sensitivity import (
+    prcc_interval,
+    prcc_table,
+    sample_warning,
+    strongest,
+    sweep_title,
+)
+from simulation.analysis.stats import summarise
+from simulation.experiments.batch import BatchResult, run_batch
+from simulation.experiments.compare import scenario_record, warmup_warnings
+from simulation.outputs.files import atomic_folder, code_version, package_versions
+from simulation.outputs.kpis import BRIEF_HEADLINE, KPI_ORDER
+from simulation.outputs.tables import label_of
 from simulation.scenario import Scenario, ScenarioError, load_raw, validate
 from simulation.scenario.targets import expand, is_whole_number_field
 
@@ -155,3 +170,81 @@ def sweep_scenarios(path: str | Path, params: list[Parameter], samples: int, met
         except ScenarioError as exc:
             raise SweepError(str(exc)) from None
     return scenarios, points
+
+
+def sweep_result(batch: BatchResult, points: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(runs with a sample column and the base scenario name, per-sample summary)."""
+    runs = batch.runs
+    runs.insert(1, "sample", runs["scenario"].str.rsplit("#", n=1).str[1].astype(int))
+    runs["scenario"] = runs["scenario"].str.rsplit("#", n=1).str[0]
+    kpis = [k for k in KPI_ORDER if k in runs.columns]
+    summary = summarise(runs.assign(_s=runs["sample"]), kpis, by="sample")
+    summary = summary.merge(points.rename_axis("sample").reset_index(), on="sample")
+    summary = summary[["sample", *points.columns, "kpi", "mean", "ci_low", "ci_high", "n"]]
+    return runs, summary
+
+
+def run_sweep(scenarios: list[Scenario], points: pd.DataFrame, params: list[Parameter],
+              reps: int, seed: int, years: float, out: Path, *, base_name: str,
+              base_file: str | None, design_method: str, command: str, jobs: int = 1,
+              backend: str = "processes", scheduler: str | None = None,
+              checkpoint: Path | None = None, progress: bool = True,
+              on_failure: Any = None) -> tuple[BatchResult, dict[str, Any]]:
+    """Run every sample, write the sweep folder (runs, summary, manifest, report)."""
+    extra = [tuple((p.path, float(row[p.path])) for p in params) for _, row in points.iterrows()]
+    started = datetime.now(UTC)
+    batch = run_batch(scenarios, reps, seed, years, jobs, backend, scheduler, checkpoint,
+                      progress, extra, on_failure)
+    runs, summary = sweep_result(batch, points)
+    record = scenario_record(scenarios[0], base_file)
+    record["name"] = base_name
+    record.pop("resolved")  # each sample's own resolved scenario is below
+    warnings = warmup_warnings(batch.stocks.assign(scenario="all"))
+    small = sample_warning(len(points), len(params))
+    if small:
+        warnings.append(small)
+    manifest = {
+        "kind": "sweep", "command": command, "created": started.isoformat(timespec="seconds"),
+        "seed": seed, "years": years, "reps": reps, "design": design_method,
+        "samples": len(points), "code_version": code_version(),
+        "package_versions": package_versions(),
+        "parameters": [{"path": p.path, "low": p.low, "high": p.high} for p in params],
+        "scenarios": [record], "title": sweep_title(base_name, [p.path for p in params]),
+        "points": points.to_dict(orient="records"),
+        "resolved_samples": [s.model_dump(mode="json") for s in scenarios],
+        "warnings": warnings,
+    }
+    with atomic_folder(out, force=True) as tmp:
+        runs.to_parquet(tmp / "runs.parquet", index=False)
+        summary.to_csv(tmp / "summary.csv", index=False)
+        if not batch.failures.empty:
+            batch.failures.to_csv(tmp / "failures.csv", index=False)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+        from simulation.report.html import build_report
+
+        build_report(tmp)
+    return batch, manifest
+
+
+def sensitivity_summary(folder: Path, top: int = 5) -> str:
+    """The strongest sensitivities of the headline measures, for the terminal."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    params = [p["path"] for p in manifest["parameters"]]
+    runs = pd.read_parquet(folder / "runs.parquet")
+    kpis = [k for k in BRIEF_HEADLINE if k in runs.columns]
+    means = runs.groupby("sample")[[*params, *kpis]].mean()
+    lines = [manifest.get("title", "sweep") + f" ({len(means)} samples)"]
+    if len(means) < len(params) + 2:
+        return lines[0] + ": too few samples for partial rank correlations"
+    found = strongest(prcc_table(means, params, kpis), len(means), top)
+    band = prcc_interval(0.0, len(means), len(params))[1]
+    lines.append(f"strongest sensitivities (partial rank correlation; with {len(means)} "
+                 f"samples, chance alone gives values up to about ±{band:.2f}):")
+    for kpi, param, r, _low, _high in found:
+        way = "rises" if r > 0 else "falls"
+        beyond = "" if abs(r) > band else "  (within what chance gives)"
+        lines.append(f"  {label_of(kpi)} {way} with {param}: PRCC {r:+.2f}{beyond}")
+    for warning in manifest.get("warnings", []):
+        if "partial rank correlation" in warning:
+            lines.append(f"warning: {warning}")
+    return "\n".join(lines)

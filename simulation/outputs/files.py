@@ -8,10 +8,12 @@ never leaves a half-written or half-overwritten folder.
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -35,8 +37,28 @@ class OutputError(RuntimeError):
     """The output folder cannot be used (e.g. it exists and is not empty)."""
 
 
+@functools.lru_cache(maxsize=1)
+def code_version() -> dict[str, Any]:
+    """Which code made a result: the package version, and the git commit with a dirty flag
+    when the source is a git checkout (both None outside one, never an error)."""
+    source = Path(__file__).resolve().parents[2]
+    out: dict[str, Any] = {"package": None, "commit": None, "dirty": None}
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        out["package"] = metadata.version("csflow")
+    try:
+        def git(*args: str) -> str:
+            return subprocess.run(["git", "-C", str(source), *args], capture_output=True,
+                                  text=True, timeout=10, check=True).stdout.strip()
+        out["commit"] = git("rev-parse", "HEAD") or None
+        out["dirty"] = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return out
+
+
 def package_versions() -> dict[str, str]:
-    names = ["csflow", "simpy", "numpy", "scipy", "pandas", "pyarrow", "pydantic"]
+    names = ["csflow", "simpy", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib",
+             "openpyxl"]
     out = {"python": sys.version.split()[0]}
     for name in names:
         with contextlib.suppress(metadata.PackageNotFoundError):
@@ -48,6 +70,7 @@ def manifest(scenario_file: str | Path | None, scenario: Scenario, seed: int, ye
              command: str, started: datetime, **extra: Any) -> dict[str, Any]:
     """What is needed to reproduce a run: the scenario (file hash and resolved), seed, versions."""
     return {
+        "kind": "run",
         "scenario_file": str(scenario_file) if scenario_file else None,
         "scenario_sha256": file_sha256(scenario_file) if scenario_file else None,
         "scenario": scenario.model_dump(mode="json"),
@@ -56,6 +79,7 @@ def manifest(scenario_file: str | Path | None, scenario: Scenario, seed: int, ye
         "command": command,
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "code_version": code_version(),
         "package_versions": package_versions(),
         **extra,
     }
@@ -153,12 +177,22 @@ def kpi_row(result: RunResult) -> dict[str, Any]:
             **result.kpis, "assumed_effects": effects}
 
 
-def write_run(result: RunResult, out: Path, run_manifest: dict[str, Any], force: bool) -> Path:
-    """Write kpis.csv, children.parquet, stocks.parquet and manifest.json into ``out``."""
+def write_run(result: RunResult, out: Path, run_manifest: dict[str, Any], force: bool,
+              events: bool = False) -> Path:
+    """Write kpis.csv, the long KPI table (CSV and .xlsx), children.parquet, stocks.parquet,
+    manifest.json and, with ``events``, the event log events.parquet into ``out``."""
+    from simulation.outputs.events import event_log
+    from simulation.outputs.tables import run_kpi_table, write_workbook
+
     with atomic_folder(out, force) as tmp:
         pd.DataFrame([kpi_row(result)]).to_csv(tmp / "kpis.csv", index=False)
+        long = run_kpi_table(result.kpis, result.scenario.name, result.scenario.population)
+        long.to_csv(tmp / "kpis_long.csv", index=False)
+        write_workbook(tmp / "kpis.xlsx", {"KPIs": long})
         result.children().to_parquet(tmp / "children.parquet", index=False)
         result.stocks.to_parquet(tmp / "stocks.parquet", index=False)
+        if events:
+            event_log(result.simulation).to_parquet(tmp / "events.parquet", index=False)
         run_manifest = {**run_manifest, "events_processed": result.events_processed}
         (tmp / "manifest.json").write_text(json.dumps(run_manifest, indent=2, default=str))
     return out

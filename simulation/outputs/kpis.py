@@ -127,13 +127,78 @@ def comparator(scenario: Scenario, name: str) -> tuple[float, str, int | None] |
     if stock is not None:  # an open count on 31 March, as the KPI's rate per 10,000
         year, value = stock.latest()
         return value * 10_000 / scenario.population, "local", year
-    info = KPI_INFO.get(name)
+    national = national_figure(name, scenario.population)
+    return None if national is None else (national, "national", None)
+# Where each national figure comes from, by publication (never a file): see sources.py.
+NATIONAL_SOURCES: dict[str, str] = {
+    "referrals": "911dae20", "re_referral_rate": "911dae20", "referral_nfa_rate": "911dae20",
+    "assessments_completed": "3fb5a93d", "assessment_median_working_days": "3fb5a93d",
+    "assessments_within_45wd_rate": "3fb5a93d", "s47_enquiries": "b0749fa2",
+    "s47_per_referral": "b0749fa2", "icpcs": "b0749fa2", "icpc_per_s47": "b0749fa2",
+    "cp_plans_started": "0183a28b", "cp_per_icpc": "0183a28b", "cla_started": "CLA 2023",
+    "cla_ended": "e25347dc", "mean_caseload": "6d765688", "staff_turnover_rate": "6d765688",
+    "agency_share": "6d765688", "vacancy_rate": "6d765688",
+}
+
+
+@dataclass(frozen=True)
+class Practical:
+    """The smallest difference worth a reader's attention: ``absolute`` in the KPI's own
+    unit (rates as fractions: 0.01 is one percentage point), or ``relative`` to the
+    baseline's mean; the larger applies. docs/kpis.md lists and justifies them."""
+
+    absolute: float = 0.0
+    relative: float = 0.0
+
+    def threshold(self, baseline: float) -> float:
+        return max(self.absolute, self.relative * abs(baseline)) if np.isfinite(
+            baseline) else self.absolute
+
+
+# By kind, then per KPI where the kind's rule does not fit.
+PRACTICAL_BY_KIND: dict[str, Practical] = {
+    "count": Practical(relative=0.02), "rate": Practical(absolute=0.01),
+    "ratio": Practical(relative=0.02), "gbp": Practical(relative=0.01),
+    "days": Practical(absolute=7.0), "working_days": Practical(absolute=1.0),
+    "hours": Practical(absolute=0.1), "per_10k": Practical(absolute=1.0),
+    "cases": Practical(absolute=5.0),
+}
+PRACTICAL: dict[str, Practical] = {
+    "sw_changes_per_child": Practical(absolute=0.05),
+    "sw_changes_handover": Practical(absolute=0.02),
+    "sw_changes_departure": Practical(absolute=0.02),
+    "sw_changes_absence": Practical(absolute=0.02),
+    "sw_changes_rebalancing": Practical(absolute=0.02),
+    "mean_caseload": Practical(absolute=0.5),
+    "mean_days_unallocated": Practical(absolute=1.0),
+    "mean_days_in_care": Practical(absolute=14.0),
+    "median_days_in_care": Practical(absolute=14.0),
+}
+
+
+def practical(kpi: str) -> Practical:
+    """The practical threshold of a KPI (its own, else its kind's, else 2% of the baseline)."""
+    if kpi in PRACTICAL:
+        return PRACTICAL[kpi]
+    kind = KPI_INFO[kpi].kind if kpi in KPI_INFO else ""
+    return PRACTICAL_BY_KIND.get(kind, Practical(relative=0.02))
+
+
+def is_notable(kpi: str, difference: float, low: float, high: float, baseline: float) -> bool:
+    """Called out in a report: the 95% CI excludes zero AND the difference is at least the
+    KPI's practical threshold."""
+    if not all(np.isfinite([difference, low, high])):
+        return False
+    return (low > 0 or high < 0) and abs(difference) >= practical(kpi).threshold(baseline)
+
+
+def national_figure(kpi: str, population: int) -> float | None:
+    """The national figure scaled to a council of ``population`` children (counts are
+    published per 10,000 children a year)."""
+    info = KPI_INFO.get(kpi)
     if info is None or info.national is None:
         return None
-    national = info.national
-    if info.kind == "count":
-        national *= scenario.population / 10_000  # published per 10,000 children
-    return national, "national", None
+    return info.national * population / 10_000 if info.kind == "count" else info.national
 
 
 def format_kpi(name: str, value: float | None, population: int | None = None) -> str:

@@ -99,6 +99,18 @@ def _number(v: Any, what: str) -> float:
     return float(v)
 
 
+def _json_key(key: Any) -> Any:
+    """A mapping key written as text by a JSON round trip (a manifest's resolved scenario
+    stores ``points: {"0.25": 17}``) read back as the number it was; other text stays text,
+    so ``_number`` still refuses it."""
+    if isinstance(key, str):
+        try:
+            return float(key)
+        except ValueError:
+            return key
+    return key
+
+
 def _positive(**values: float) -> None:
     for n, v in values.items():
         if v <= 0:
@@ -191,7 +203,7 @@ def _quantiles(p: Mapping[str, Any], k: float) -> Distribution:
         raise DistributionError(f"unexpected parameter(s) {', '.join(sorted(set(p) - {'points'}))}")
     if not isinstance(points, Mapping) or len(points) < 2:
         raise DistributionError("points must map at least two probabilities to values")
-    knots = sorted((_number(q, "a points probability"), _number(v, "a points value"))
+    knots = sorted((_number(_json_key(q), "a points probability"), _number(v, "a points value"))
                    for q, v in points.items())
     ps, xs = [q for q, _ in knots], [v * k for _, v in knots]
     if ps[0] != 0.0 or ps[-1] != 1.0:

@@ -25,11 +25,30 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from jinja2 import Environment  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
-from simulation.analysis.sensitivity import prcc_table  # noqa: E402
+from simulation.analysis.sensitivity import (  # noqa: E402
+    prcc_interval,
+    prcc_table,
+    sample_warning,
+    sweep_title,
+)
 from simulation.analysis.stats import summarise  # noqa: E402
-from simulation.outputs.kpis import HEADLINE, KPI_INFO, KPI_ORDER  # noqa: E402
+from simulation.outputs.kpis import (  # noqa: E402
+    HEADLINE,
+    KPI_INFO,
+    KPI_ORDER,
+    is_notable,
+    practical,
+)
+from simulation.outputs.limitations import limitations  # noqa: E402
+from simulation.outputs.sources import FILE_LIKE, cite  # noqa: E402
+from simulation.outputs.staffing import GROUPS, staffing_table  # noqa: E402
+from simulation.outputs.tables import comparator  # noqa: E402
+from simulation.randomness.distributions import DAYS_PER_YEAR  # noqa: E402
+from simulation.report.summary import paragraphs  # noqa: E402
+from simulation.scenario import ScenarioError, validate  # noqa: E402
 
 
 class KpiLabel(NamedTuple):
@@ -56,21 +75,47 @@ def kpi_label(kpi: str) -> KpiLabel:
     return KPI_LABELS.get(kpi, KpiLabel(kpi.replace("_", " ").capitalize(), ""))
 
 
-def format_value(kpi: str, value: Any, signed: bool = False) -> str:
-    """A value as a board paper shows it: 86.4%, £73,562,200, 5,112, 13.6, 0.50.
+def _places(value: float, half: float | None, default: int) -> int:
+    """Decimal places a value deserves: ``default``, or fewer where the 95% CI half-width
+    ``half`` (same units) says the last digits are noise: the last digit shown is that of
+    the half-width's first significant figure (±281 -> tens dropped: 5,100)."""
+    if half is None or not np.isfinite(half) or half <= 0:
+        return default
+    return min(default, -int(np.floor(np.log10(half))))
 
-    Signed values are differences; a difference of rates is in percentage points."""
+
+def _rounded(v: float, places: int) -> str:
+    return f"{round(v, places):,.{max(places, 0)}f}"
+
+
+def money(v: float, half: float | None = None) -> str:
+    """Pounds as a board paper writes them: £73.6m, £850k, £420 (no false precision)."""
+    if v >= 1e6:
+        places = _places(v / 1e6, None if half is None else half / 1e6, 1 if v >= 1e7 else 2)
+        return f"£{_rounded(v / 1e6, max(places, 0))}m"
+    if v >= 1e3:
+        places = _places(v / 1e3, None if half is None else half / 1e3, 1 if v < 1e5 else 0)
+        return f"£{_rounded(v / 1e3, max(places, 0))}k"
+    return f"£{v:,.0f}"
+
+
+def format_value(kpi: str, value: Any, signed: bool = False, half: float | None = None) -> str:
+    """A value as a board paper shows it: 86.4%, £73.6m, 5,110, 13.6, 0.50.
+
+    Signed values are differences; a difference of rates is in percentage points.
+    ``half`` (the 95% CI half-width) rounds the value to what the replications support."""
     if value is None or pd.isna(value) or not np.isfinite(value):
         return "n/a"
     unit, v = kpi_label(kpi).unit, abs(float(value))
     if unit == "%":
-        body = f"{v * 100:.1f}" + (" pts" if signed else "%")
+        body = _rounded(v * 100, _places(v * 100, None if half is None else half * 100, 1)) \
+            + (" pts" if signed else "%")
     elif unit == "£":
-        body = f"£{v:,.0f}"
+        body = money(v, half)
     else:  # three significant figures, or two below 1 (0.050, 0.0012)
-        places = 0 if v >= 100 else 1 if v >= 10 else 2 if v >= 1 or v == 0 else min(
+        default = 0 if v >= 100 else 1 if v >= 10 else 2 if v >= 1 or v == 0 else min(
             4, 1 - int(np.floor(np.log10(v))))
-        body = f"{v:,.{places}f}"
+        body = _rounded(v, _places(v, half, default))
     if not any(c in "123456789" for c in body):  # rounds to zero: no sign
         return body
     return (("+" if value >= 0 else "−") if signed else ("−" if value < 0 else "")) + body
@@ -131,10 +176,96 @@ def _png(fig: plt.Figure, legend: list[str] | None = None, colours: dict | None 
                               lw=0 if marker == "s" else 2) for n in legend]
         fig.legend(handles, legend, loc="upper center", ncol=len(legend), frameon=False,
                    title="Scenario", title_fontsize=9, fontsize=9, bbox_to_anchor=(0.5, 1.0))
+    _spread_tick_labels(fig)
+    return _save(fig)
+
+
+def _save(fig: plt.Figure) -> str:
+    """Encode and close. The saved area is the figure's tight box, so a long label widens
+    the image instead of being cut; tests check every text lies inside it."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", pad_inches=0.12)
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _overlaps(boxes: list[Any]) -> bool:
+    return any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def _spread_tick_labels(fig: plt.Figure) -> None:
+    """Category labels that would run into each other are wrapped onto more lines, then
+    tilted, never cut: a reader must tell the scenarios apart. One draw per attempt, for
+    every crowded axis at once (drawing is what costs)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+
+    def crowded(ax: Any) -> bool:
+        labels = _tick_labels(ax.xaxis) if ax.axison else []
+        return _overlaps([t.get_window_extent(renderer) for t in labels])
+
+    axes = [ax for ax in fig.axes if crowded(ax)]
+    words = {ax: [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()]
+             for ax in axes}
+    for width, angle in ((18, 0), (12, 0), (18, 30), (None, 90)):
+        if not axes:
+            return
+        for ax in axes:
+            size = ax.get_xticklabels()[0].get_fontsize()
+            ax.set_xticks(ax.get_xticks(), [w if width is None else textwrap.fill(
+                w, width, break_long_words=False) for w in words[ax]], fontsize=size,
+                rotation=angle, ha="right" if angle == 30 else "center",
+                rotation_mode="anchor" if angle == 30 else "default")
+        fig.canvas.draw()
+        axes = [ax for ax in axes if crowded(ax)]
+
+
+def _tick_labels(axis: Any) -> list[Text]:
+    """The tick labels actually drawn: those of ticks inside the view limits."""
+    low, high = sorted(axis.get_view_interval())
+    span = (high - low) * 1e-9
+    return [label for loc, label in zip(axis.get_majorticklocs(), axis.get_ticklabels(),
+                                        strict=False)
+            if low - span <= loc <= high + span and label.get_visible() and label.get_text()]
+
+
+def _drawn_texts(fig: plt.Figure) -> list[Text]:
+    """Every text a reader sees: titles, axis labels, drawn tick labels, legends, notes."""
+    texts = [t for t in fig.texts]
+    for legend in fig.legends:
+        texts += [*legend.get_texts(), legend.get_title()]
+    for ax in fig.axes:
+        if not ax.axison:
+            continue
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label,
+                  *ax.texts, *_tick_labels(ax.xaxis), *_tick_labels(ax.yaxis)]
+        if ax.get_legend():
+            texts += ax.get_legend().get_texts()
+    return [t for t in texts if t.get_visible() and t.get_text().strip()]
+
+
+def text_problems(fig: plt.Figure) -> list[str]:
+    """Texts a reader could not read whole: outside the saved area, or overlapping another
+    label of the same axis. Used by the tests on every figure of a report."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    saved = fig.get_tightbbox(renderer).padded(0.12)  # inches, as savefig uses
+    dpi = fig.dpi
+    problems = []
+    for text in _drawn_texts(fig):
+        box = text.get_window_extent(renderer)
+        inches = [box.x0 / dpi, box.y0 / dpi, box.x1 / dpi, box.y1 / dpi]
+        if (inches[0] < saved.x0 - 1e-6 or inches[1] < saved.y0 - 1e-6
+                or inches[2] > saved.x1 + 1e-6 or inches[3] > saved.y1 + 1e-6):
+            problems.append(f"outside the image: {text.get_text()!r}")
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            shown = _tick_labels(axis)
+            boxes = [t.get_window_extent(renderer) for t in shown]
+            if _overlaps(boxes):
+                problems.append("overlapping tick labels: " + ", ".join(
+                    t.get_text() for t in shown))
+    return problems
 
 
 def _panels(n: int, cols: int = 4, size: tuple[float, float] = (3.0, 2.4)) -> tuple[Any, list]:
@@ -161,15 +292,16 @@ def build_report(folder: Path) -> Path:
 # ------------------------------------------------------------------ comparison
 def build_compare_report(folder: Path) -> Path:
     """Write ``folder/report.html`` for a compare folder. Absent optional files (stocks,
-    distributions, differences) drop their part of the report; summary.csv is recomputed."""
+    distributions, differences, costs) drop their part of the report; summary.csv is
+    recomputed."""
     folder = Path(folder)
     manifest = _read(folder, "manifest.json", True)
     runs = _read(folder, "runs.parquet", required=True)
     summary = _read(folder, "summary.csv")
     if summary is None:
         summary = summarise(runs, _kpis_in(runs))
-    diffs, stocks, dists = (_read(folder, name) for name in (
-        "differences.csv", "stocks.parquet", "distributions.parquet"))
+    diffs, stocks, dists, costs = (_read(folder, name) for name in (
+        "differences.csv", "stocks.parquet", "distributions.parquet", "costs.parquet"))
     records = manifest.get("scenarios", [])
     names = list(dict.fromkeys([r["name"] for r in records] + list(runs["scenario"])))
     colours = dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
@@ -178,23 +310,109 @@ def build_compare_report(folder: Path) -> Path:
     figures: dict[str, str] = {}  # the template leaves out the sections of absent figures
     if headline:
         figures["headline"] = _headline_figure(summary, headline, names, colours)
+    if costs is not None and not costs.empty:
+        figures["costs"] = _cost_figure(costs[costs["scenario"].isin(names)], names, colours)
     if stocks is not None and not stocks.empty:
         figures.update(_stock_figures(stocks[stocks["scenario"].isin(names)], names, colours))
     if dists is not None and not dists.empty:
         figures.update(_distribution_figures(dists[dists["scenario"].isin(names)], names,
                                              colours, manifest.get("years", "?")))
     reps = manifest.get("reps", runs["rep"].nunique())
+    by_name = {r["name"]: r for r in records}
+    baseline = str(diffs["baseline"].iloc[0]) if diffs is not None and not diffs.empty \
+        else names[0]
+    local = (manifest.get("comparators") or {}).get(baseline) or by_name.get(
+        baseline, {}).get("comparators")
+    population = _population(by_name.get(baseline))
+    sources: list[str] = []
+    tables = {"headline": _kpi_table(headline, names, summary, diffs, population, local,
+                                     sources),
+              "others": _kpi_table([k for k in kpis if k not in headline], names, summary,
+                                   diffs, population, local, sources)}
+    executive = paragraphs(diffs, summary, baseline, by_name,
+                           {k: kpi_label(k).label for k in kpis}, format_value)
+    _cite_records(records)
+    gaps = limitations()
+    sources += [g.source for g in gaps if g.source]
     return _render(
         folder, manifest, kind="compare", title="Operating models compared: " + ", ".join(names),
         facts=[("Scenarios", ", ".join(names)), ("Replications", reps)], reps=reps,
-        headline=_kpi_table(headline, names, summary, diffs), figures=figures,
-        others=_kpi_table([k for k in kpis if k not in headline], names, summary, diffs))
+        figures=figures, executive=executive, staffing=_staffing(records),
+        limitations=gaps, sources=_publications(sources), comparator_local=bool(local),
+        **tables)
+
+
+def _cite_records(records: list[dict[str, Any]]) -> None:
+    """Descriptions and evidence as the reader sees them: sources by publication."""
+    for r in records:
+        r["description"] = cite(r.get("description") or "")
+        for e in r.get("assumed_effects") or []:
+            e["evidence"] = cite(e.get("evidence") or "")
+
+
+def _population(record: dict[str, Any] | None) -> int | None:
+    """The council's number of children, from the manifest's scenario record."""
+    if not record:
+        return None
+    population = record.get("population") or (record.get("resolved") or {}).get("population")
+    return int(population) if population else None
+
+
+def _publications(cited: list[str]) -> list[str]:
+    """The cited publications, once each, in order; anything file-like is dropped."""
+    out = []
+    for text in cited:
+        for part in text.split("; "):
+            part = part.removeprefix("England: ").split(" (national rate")[0].strip()
+            if part and part not in out and not FILE_LIKE.search(part):
+                out.append(part)
+    return out
+
+
+def _staffing(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """FTE by role and group per structure, from the resolved scenarios in the manifest."""
+    scenarios = []
+    for r in records:
+        try:
+            scenarios.append(validate(r["resolved"]))
+        except (KeyError, TypeError, ScenarioError):
+            return None  # an older manifest without resolved scenarios: no table
+    if not scenarios:
+        return None
+    table = staffing_table(scenarios)
+    names = [sc.name for sc in scenarios]
+    wide = table.pivot_table(index=["group", "role"], columns="scenario", values="fte",
+                             aggfunc="sum", fill_value=0.0)
+    rows = []
+    for group in GROUPS:
+        if group not in wide.index.get_level_values(0):
+            continue
+        part = wide.loc[group]
+        rows.append({"cls": "group", "cells": [group, *(_fte(part[n].sum()) for n in names)]})
+        order = part.max(axis=1).sort_values(ascending=False).index
+        rows += [{"cls": "", "cells": [role, *(_fte(part.loc[role, n]) for n in names)]}
+                 for role in order]
+    totals = table.groupby("scenario")[["fte", "case_holding_fte", "cost_gbp_year"]].sum()
+    rows.append({"cls": "group", "cells": ["All staff", *(_fte(totals.loc[n, "fte"])
+                                                         for n in names)]})
+    rows.append({"cls": "", "cells": ["Case-holding capacity (FTE x caseload share)", *(
+        _fte(totals.loc[n, "case_holding_fte"]) for n in names)]})
+    rows.append({"cls": "", "cells": ["Establishment cost a year (all posts filled)", *(
+        money(totals.loc[n, "cost_gbp_year"]) for n in names)]})
+    return {"header": ["Staff (FTE)", *names], "rows": rows}
+
+
+def _fte(value: float) -> str:
+    return "–" if value == 0 else f"{value:,.1f}".removesuffix(".0")
 
 
 def _kpi_table(kpis: list[str], names: list[str], summary: pd.DataFrame,
-               diffs: pd.DataFrame | None) -> dict[str, Any] | None:
-    """One row per KPI: each scenario's mean and CI, then paired differences from the
-    baseline, flagged where the interval excludes zero."""
+               diffs: pd.DataFrame | None, population: int | None = None,
+               local: dict[str, Any] | None = None,
+               sources: list[str] | None = None) -> dict[str, Any] | None:
+    """One row per KPI: each scenario's mean and CI, the comparator (a council's own figure
+    or the national one scaled to the population), then paired differences from the
+    baseline, marked where they are notable (CI excludes 0, practical threshold reached)."""
     if not kpis:
         return None
     s = summary.drop_duplicates(["scenario", "kpi"]).set_index(["scenario", "kpi"])
@@ -203,26 +421,62 @@ def _kpi_table(kpis: list[str], names: list[str], summary: pd.DataFrame,
         d = diffs.drop_duplicates(["scenario", "kpi"]).set_index(["scenario", "kpi"])
         baseline = str(diffs["baseline"].iloc[0])
         vs = [n for n in names if n in set(diffs["scenario"])]
-    rows = []
-    for kpi in kpis:
+    rows, with_comparator = [], False
+    compared = [comparator(k, population, local) for k in kpis]
+    with_comparator = any(v is not None for v, _ in compared)
+    for kpi, (value, source) in zip(kpis, compared, strict=True):
         text, unit = kpi_label(kpi)
-        rows.append([{"text": text, "sub": "" if unit in ("%", "£") or unit in text else unit}]
-                    + [_cell(kpi, s, n, "mean") for n in names]
-                    + [_cell(kpi, d, n, "mean_difference") for n in vs])
-    return {"header": ["Measure", *names, *[f"{n} vs {baseline}" for n in vs]], "rows": rows,
-            "baseline": baseline if vs else None, "text_columns": [0]}
+        base = float(s.loc[(baseline, kpi), "mean"]) if (baseline, kpi) in s.index else np.nan
+        threshold = practical(kpi).threshold(base)
+        sub = "" if unit in ("%", "£") or unit in text else unit
+        sub = (sub + "; " if sub else "") + "practical threshold " + format_value(
+            kpi, threshold, signed=bool(vs)).lstrip("+") if vs else sub
+        row = [{"text": text, "sub": sub}] + [_cell(kpi, s, n, "mean") for n in names]
+        if with_comparator:
+            row.append({"text": format_value(kpi, value) if value is not None else "—",
+                        "sub": "local" if local and kpi in local else (
+                            "England" if value is not None else "")})
+            if value is not None and sources is not None:
+                sources.append(source)
+        row += [_cell(kpi, d, n, "mean_difference", base) for n in vs]
+        rows.append(row)
+    header = ["Measure", *names] + (["Comparator"] if with_comparator else []) + [
+        f"{n} vs {baseline}" for n in vs]
+    return {"header": header, "rows": rows, "baseline": baseline if vs else None,
+            "text_columns": [0]}
 
 
-def _cell(kpi: str, frame: pd.DataFrame, name: str, column: str) -> dict[str, str]:
-    """"mean (low – high)", or for a difference "+d (low to high)" flagged if it excludes 0."""
-    if (name, kpi) not in frame.index:
+def _cell(kpi: str, frame: pd.DataFrame | None, name: str, column: str,
+          baseline: float = np.nan) -> dict[str, str]:
+    """"mean (low – high)", or for a difference "+d (low to high)", marked when notable;
+    rounded to what the interval supports."""
+    if frame is None or (name, kpi) not in frame.index:
         return {"text": "n/a"}
     mid, low, high = frame.loc[(name, kpi), [column, "ci_low", "ci_high"]].astype(float)
     signed = column != "mean"
-    low_text, high_text = (format_value(kpi, v, signed).replace(" pts", "") for v in (low, high))
-    return {"text": format_value(kpi, mid, signed), "cls": "flag" if signed and (
-        low > 0 or high < 0) else "", "sub": "" if np.isnan(low) else
-        f"({low_text} {'to' if signed else '–'} {high_text})"}
+    if signed and np.isfinite(baseline) and max(abs(mid), abs(low), abs(high)) <= 1e-9 * max(
+            abs(baseline), 1.0):
+        return {"text": "0", "sub": "(identical runs)"}  # the same in every replication
+    half = (high - low) / 2 if np.isfinite(high - low) else None
+    low_text, high_text = (format_value(kpi, v, signed, half).replace(" pts", "")
+                           for v in (low, high))
+    notable = signed and is_notable(kpi, mid, low, high, baseline)
+    return {"text": format_value(kpi, mid, signed, half), "cls": "flag" if notable else "",
+            "sub": "" if np.isnan(low) else
+            f"({low_text} {'to' if signed else '–'} {high_text})"}
+
+
+def _cost_figure(costs: pd.DataFrame, names: list[str], colours: dict[str, Any]) -> str:
+    """Staff and placement spend over time, at its yearly rate, per structure."""
+    year = DAYS_PER_YEAR / 7
+    frame = costs.assign(staff=costs["staff_gbp_week"] * year,
+                         placements=costs["placement_gbp_week"] * year)
+    frame["total"] = frame["staff"] + frame["placements"]
+    bands = [(title, _band(frame, ["scenario"], column)) for title, column in (
+        ("Staff (agency included), £ a year", "staff"),
+        ("Placements, £ a year", "placements"), ("Staff and placements, £ a year", "total"))]
+    return _time_figure(bands, names, colours, formatter=FuncFormatter(
+        lambda v, _: f"£{v / 1e6:,.0f}m" if abs(v) >= 1e7 else f"£{v / 1e6:,.1f}m"), cols=3)
 
 
 def _headline_figure(summary: pd.DataFrame, kpis: list[str], names: list[str],
@@ -237,7 +491,7 @@ def _headline_figure(summary: pd.DataFrame, kpis: list[str], names: list[str],
                         capsize=4, lw=1.8, color=colours[r["scenario"]])
         text, unit = kpi_label(kpi)
         ax.set_title(textwrap.fill(text, 34), fontsize=9)
-        ax.set_xticks(range(len(names)), [n[:14] for n in names], fontsize=8)
+        ax.set_xticks(range(len(names)), names, fontsize=8)
         ax.set_xlim(-0.6, len(names) - 0.4)
         ax.yaxis.set_major_formatter(_axis_formatter(kpi))
         ax.tick_params(axis="y", labelsize=8)
@@ -253,9 +507,9 @@ def _band(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
 
 
 def _time_figure(bands: list[tuple[str, pd.DataFrame]], names: list[str],
-                 colours: dict[str, Any]) -> str:
+                 colours: dict[str, Any], formatter: Any = None, cols: int = 4) -> str:
     """Weekly series over years: a line (mean) and band per scenario, a panel per series."""
-    fig, axes = _panels(len(bands))
+    fig, axes = _panels(len(bands), cols=cols, size=(3.6, 2.6) if cols == 3 else (3.0, 2.4))
     for ax, (title, band) in zip(axes, bands, strict=False):
         for name in names:
             part = band[band["scenario"] == name]
@@ -266,7 +520,7 @@ def _time_figure(bands: list[tuple[str, pd.DataFrame]], names: list[str],
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("years from start", fontsize=8)
         ax.tick_params(labelsize=8)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.yaxis.set_major_formatter(formatter or FuncFormatter(lambda v, _: f"{v:,.0f}"))
     return _png(fig, names, colours)
 
 
@@ -329,26 +583,33 @@ def build_sweep_report(folder: Path) -> Path:
     kpis = [k for k in HEADLINE if k in runs.columns and runs[k].dropna().nunique() > 1]
     summary = summarise(runs, kpis, by="sample")  # CIs of sample means, from the runs alone
     means = runs.groupby("sample")[params + kpis].mean()
-    context: dict[str, Any] = {"needed": len(params) + 3}
+    context: dict[str, Any] = {"needed": len(params) + 3,
+                               "small_sample": sample_warning(len(means), len(params)),
+                               "chance": prcc_interval(0.0, len(means), len(params))[1]}
     if params and kpis:
-        context["scatter"] = _scatter(means, summary, params, kpis)
+        # A few measures per figure, so a printed page holds each one at a readable size.
+        context["scatter"] = [_scatter(means, summary, params, kpis[i:i + 3])
+                              for i in range(0, len(kpis), 3)]
     if params and kpis and len(means) >= len(params) + 3:
         coefficients = prcc_table(means, params, kpis)
-        context.update(tornado=_tornado(coefficients), prcc=[
-            (kpi_label(k).label, list(coefficients[k])) for k in kpis])
+        context.update(tornado=_tornado(coefficients, context["chance"]), prcc=[
+            (kpi_label(k).label, [(r, *prcc_interval(r, len(means), len(params)))
+                                  for r in coefficients[k]]) for k in kpis])
     records = manifest.get("scenarios", [])
-    name = records[0]["name"] if records else str(runs["scenario"].iloc[0])
+    _cite_records(records)
+    name = (records[0]["name"] if records else str(runs["scenario"].iloc[0])).rsplit("#", 1)[0]
     return _render(
-        folder, manifest, kind="sweep", title=f"Sensitivity of {name} to "
-        f"{len(params)} parameter{'s' if len(params) != 1 else ''}", reps=manifest.get("reps"),
+        folder, manifest, kind="sweep", title=sweep_title(name, params),
+        reps=manifest.get("reps"), limitations=limitations(),
         facts=[("Scenario", name), ("Parameters", ", ".join(params) or "none"),
                ("Combinations", f"{len(means)} ({manifest.get('design', 'lhs')} design)"),
                ("Replications each", manifest.get("reps", "?"))], samples=len(means),
         params=params, **context)
 
 
-def _tornado(coefficients: pd.DataFrame) -> str:
-    """One horizontal bar chart of PRCCs per KPI, largest effect on top."""
+def _tornado(coefficients: pd.DataFrame, chance: float = 0.0) -> str:
+    """One horizontal bar chart of PRCCs per KPI, largest effect on top; the grey band is
+    what chance alone gives with this many samples."""
     fig, axes = _panels(coefficients.shape[1], cols=3,
                         size=(3.8, 1.4 + 0.35 * len(coefficients)))
     for ax, kpi in zip(axes, coefficients.columns, strict=False):
@@ -356,6 +617,7 @@ def _tornado(coefficients: pd.DataFrame) -> str:
         ax.barh(values.index, values.to_numpy(),
                 color=["#0b5cad" if v >= 0 else "#c62828" for v in values])
         ax.set_xlim(-1, 1)
+        ax.axvspan(-chance, chance, color="#d9dde3", alpha=0.6, lw=0, zorder=0)
         ax.axvline(0, color="#555", lw=0.8)
         ax.set_title(textwrap.fill(kpi_label(kpi).label, 38), fontsize=9)
         ax.tick_params(labelsize=8)
