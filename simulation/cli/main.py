@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from simulation.cli.app import app_command
 from simulation.cli.batch import compare_command, report_command, sweep_command
 from simulation.cli.run import calibrate, initial_state, run, validate
 
@@ -19,7 +20,7 @@ def main() -> None:
 
 
 for command in (validate, run, initial_state, calibrate, compare_command, sweep_command,
-                report_command):
+                report_command, app_command):
     main.add_command(command)
 
 if __name__ == "__main__":
