@@ -54,9 +54,10 @@ def _signed(kpi: str, value: float) -> str:
     if not math.isfinite(value):
         return "n/a"
     text = format_kpi(kpi, abs(value))
+    zero = text == format_kpi(kpi, 0.0)
     if KPI_INFO[kpi].kind == "rate":
         text = text.replace("%", " pts")
-    return ("+" if value > 0 else "−" if value < 0 else "±") + text
+    return ("±" if zero or value == 0 else "+" if value > 0 else "−") + text
 
 
 class Answer:
@@ -140,7 +141,7 @@ class Answer:
                 half = t * matrix.std(axis=0, ddof=1) / math.sqrt(n) if n > 1 \
                     else np.full(width, np.nan)
                 lines.append({"scenario": si, "mean": np.round(mean, 2).tolist(),
-                              "low": [_num(x) for x in np.round(mean - half, 2)],
+                              "low": [_num(x) for x in np.round(np.maximum(mean - half, 0), 2)],
                               "high": [_num(x) for x in np.round(mean + half, 2)]})
             charts.append({"stage": stage, "title": title,
                            "years": np.round(days / 365.25, 3).tolist(), "lines": lines})

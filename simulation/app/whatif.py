@@ -51,6 +51,7 @@ CONTROLS: tuple[Control, ...] = (
 )
 CONTROL_BY_NAME = {c.name: c for c in CONTROLS}
 YEARS = Control("years", "Horizon", "simulated years", 1, 10, 1, "years")
+WORKSHOP_YEARS = 3.0  # long enough for care numbers to move, short enough to answer live
 
 
 def scenario_defaults(scenario: Scenario) -> dict[str, float]:
@@ -62,7 +63,7 @@ def scenario_defaults(scenario: Scenario) -> dict[str, float]:
             "agency_cover": 1.0 if wf.agency_cover else 0.0,
             "agency_start_weeks": weeks if weeks is not None else 4.0,
             "caseload_change": 0.0, "demand_pct": 0.0,
-            "years": float(min(max(round(scenario.run.years), 1), 10))}
+            "years": WORKSHOP_YEARS}
 
 
 def _fixed_weeks(spec: Any) -> float | None:

@@ -46,7 +46,7 @@ function scenario(key) { return state.options.scenarios.find((s) => s.key === ke
 
 function controlRow(id, c, value, onChange) {
   const range = el("input", { type: "range", id: `${id}-range`, min: c.low, max: c.high, step: c.step });
-  const box = el("input", { type: "number", id, min: c.low, max: c.high, step: c.step });
+  const box = el("input", { type: "number", id, min: c.low, max: c.high, step: "any" });
   range.value = box.value = value;
   range.addEventListener("input", () => { box.value = range.value; onChange(box); });
   box.addEventListener("input", () => {
@@ -116,7 +116,7 @@ function question() {
     const box = $(`ctl-${c.name}`);
     if (c.name === "agency_cover") { whatif[c.name] = box.checked ? 1 : 0; continue; }
     if (!box.checkValidity() || box.value === "") {
-      problems.push(`${c.label}: must be between ${c.low} and ${c.high} (step ${c.step})`);
+      problems.push(`${c.label}: must be between ${c.low} and ${c.high}`);
       continue;
     }
     whatif[c.name] = Number(box.value);
@@ -153,6 +153,7 @@ async function ask() {
   if (!res.ok) { showError(body.error); return; }
   if (state.source) state.source.close();
   state.job = body.job;
+  $("status").dataset.asked = body.job;
   $("whatif-label").textContent = body.label ? `What if: ${body.label}` : "As it stands";
   $("status").textContent = "asked: waiting for the first replications…";
   const source = new EventSource(`/api/jobs/${body.job}/events`);
@@ -172,6 +173,7 @@ function render(snap) {
   $("status").textContent = (snap.n ? `${snap.n} of ${snap.reps} replications` :
     "running the first replications") + (snap.finished ? " · done" : "") + queue;
   $("status").dataset.n = snap.n;
+  $("status").dataset.job = snap.job;
   $("status").dataset.queue = snap.queue;
   $("progress").style.width = `${Math.round(100 * snap.arrived / snap.total)}%`;
   $("pin").disabled = snap.n < 2;
@@ -258,7 +260,16 @@ async function pin() {
   const body = await res.json();
   if (!res.ok) { showError(body.error); return; }
   if (!state.pins.some((p) => p.job === state.snap.job)) {
-    state.pins.push({ job: state.snap.job, label: body.label || "as it stands", snap: state.snap });
+    const entry = { job: state.snap.job, label: body.label || "as it stands", snap: state.snap };
+    state.pins.push(entry);
+    if (!state.snap.finished) {  // keep refining the pin after the room moves on
+      const source = new EventSource(`/api/jobs/${entry.job}/events`);
+      source.onmessage = (ev) => {
+        entry.snap = JSON.parse(ev.data);
+        renderPins();
+        if (entry.snap.finished) source.close();
+      };
+    }
   }
   $("export").disabled = false;
   renderPins();
