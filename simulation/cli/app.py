@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import click
+
+from simulation.cli.common import fail
 
 
 @click.command("app")
@@ -23,6 +26,15 @@ def app_command(port: int, host: str, workers: int, reps: int, configs: Path | N
 
     Works offline: every script and style is served from this machine.
     """
-    from simulation.app.server import serve  # lazy: keeps `csflow --help` fast
-
+    try:
+        from simulation.app.server import serve  # lazy: keeps `csflow --help` fast
+    except ImportError as exc:
+        fail(f"csflow app needs the app extra ({exc.name} is missing): "
+             f"pip install 'csflow[app]'")
+        return
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            fail(f"--port: cannot listen on {host}:{port} ({exc.strerror}); choose another port")
     serve(host, port, workers, reps, configs)
