@@ -25,7 +25,8 @@ WHAT_IFS = [{"staff_pct": 10}, {"staff_pct": -10}, {"caseload_change": 2},
 
 
 def ask(url: str, whatif: dict, deadline: float) -> tuple[float, float, dict]:
-    """(seconds to the first answer, seconds to the full answer, the last snapshot)."""
+    """(seconds to the first answer, seconds to the full answer, the last snapshot, with
+    the longest queue this user was shown as ``max_queue``)."""
     started = time.monotonic()
     body = json.dumps({"base": "baseline", "compare": ["baseline"], "whatif": whatif,
                        "years": YEARS}).encode()
@@ -35,6 +36,7 @@ def ask(url: str, whatif: dict, deadline: float) -> tuple[float, float, dict]:
         job = json.load(res)["job"]
     first = None
     snap: dict = {}
+    longest = 0
     timeout = max(deadline - time.monotonic(), 1.0)
     with urllib.request.urlopen(f"{url}/api/jobs/{job}/events", timeout=timeout) as stream:
         for raw in stream:
@@ -42,12 +44,14 @@ def ask(url: str, whatif: dict, deadline: float) -> tuple[float, float, dict]:
             if not line.startswith("data:"):
                 continue
             snap = json.loads(line[5:])
+            longest = max(longest, snap["queue"])
             if first is None and snap["n"] >= 1:
                 first = time.monotonic() - started
             if snap["finished"]:
                 break
             if time.monotonic() > deadline:
                 raise TimeoutError(f"job {job} unfinished at the deadline")
+    snap["max_queue"] = longest
     return first if first is not None else float("nan"), time.monotonic() - started, snap
 
 
@@ -87,6 +91,8 @@ def test_thirty_users_all_answered_without_error():
     assert not errors, errors[:5]
     assert len(results) == 2 * USERS, f"{len(results)} of {2 * USERS} answers arrived"
     assert all(s["n"] == REPS and not s["failures"] and s["cards"] for _, _, s in results)
+    # a busy room is told so: someone was shown runs queued ahead of theirs
+    assert max(s["max_queue"] for _, _, s in results) > 0
     first = [r[0] for r in results]
     full = [r[1] for r in results]
     print(f"\n{USERS} users x 2 what-ifs ({len(WHAT_IFS)} distinct, {REPS} reps, {YEARS} "

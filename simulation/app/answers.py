@@ -96,7 +96,8 @@ class Answer:
         cards = [self._card(kpi, rows) for kpi in card_kpis(columns)] if reps else []
         return {
             "job": job.id, "n": len(reps), "reps": job.reps, "arrived": len(job.outputs),
-            "total": job.total, "finished": job.done, "queue": queue,
+            "total": job.total, "finished": job.done, "withdrawn": job.cancelled,
+            "queue": queue,
             "scenarios": [{"name": s.name, "label": label, "base": i == 0}
                           for i, (s, label) in enumerate(zip(job.scenarios, self.labels,
                                                               strict=True))],

@@ -171,7 +171,8 @@ function render(snap) {
   state.snap = snap;
   const queue = snap.queue > 0 ? ` · busy: ${snap.queue} runs queued ahead of yours` : "";
   $("status").textContent = (snap.n ? `${snap.n} of ${snap.reps} replications` :
-    "running the first replications") + (snap.finished ? " · done" : "") + queue;
+    "running the first replications") +
+    (snap.withdrawn ? " · stopped (ask again)" : snap.finished ? " · done" : "") + queue;
   $("status").dataset.n = snap.n;
   $("status").dataset.job = snap.job;
   $("status").dataset.queue = snap.queue;
