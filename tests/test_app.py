@@ -92,6 +92,20 @@ def test_workforce_demand_and_effects_become_scenario_values(catalogue):
     assert all(e.value == 0 for es in off.effects.values() for e in es.values())
 
 
+def test_demand_growth_is_offered_exactly_when_the_schema_has_a_trend(catalogue):
+    from simulation.app.whatif import CONTROL_BY_NAME, has_growth_field, scenario_defaults
+
+    base = catalogue.get("baseline")
+    assert ("growth_pct" in CONTROL_BY_NAME) == has_growth_field()
+    if has_growth_field():
+        variant = apply_whatif(base, {"growth_pct": 3}, {}, True, "g")
+        assert variant.demand.growth.annual_rate == pytest.approx(0.03)
+        assert scenario_defaults(base)["growth_pct"] == base.demand.growth.annual_rate * 100
+    else:
+        with pytest.raises(WhatIfError, match="whatif.growth_pct: unknown control"):
+            check_values({"growth_pct": 3})
+
+
 @pytest.mark.parametrize(("values", "message"), [
     ({"staff_pct": 31}, "whatif.staff_pct: must be between -30 and 30, got 31"),
     ({"turnover_pct": -1}, "whatif.turnover_pct: must be between 0 and 40, got -1"),
@@ -265,6 +279,10 @@ def test_a_good_upload_joins_the_list(client):
     added = client.post("/api/upload?name=my_council.yaml", content=yaml.safe_dump(data).encode())
     assert added.json() == {"key": "my_council"}
     assert "my_council" in {s["key"] for s in client.get("/api/options").json()["scenarios"]}
+    again = client.post("/api/upload?name=copy.yaml", content=yaml.safe_dump(data).encode())
+    assert again.json() == {"key": "my_council (2)"}  # renamed, so results stay apart
+    ask = {"base": "my_council", "compare": ["my_council (2)"], "years": 1}
+    assert client.post("/api/ask", json=ask).status_code == 200
 
 
 def test_the_page_and_its_scripts_are_served_locally(client):

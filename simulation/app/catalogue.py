@@ -43,6 +43,8 @@ class Catalogue:
         key, n = scenario.name, 2
         while key in self.scenarios:
             key, n = f"{scenario.name} ({n})", n + 1
+        if key != scenario.name:  # results are labelled by name: keep names apart
+            scenario = scenario.model_copy(update={"name": key})
         self.scenarios[key] = scenario
         self.sources[key] = source
         return key

@@ -26,7 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from simulation.app.answers import Answer, card_kpis, rests_on
-from simulation.app.catalogue import Catalogue
+from simulation.app.catalogue import MAX_UPLOAD_BYTES, Catalogue
 from simulation.app.export import ExportError, export_pinned
 from simulation.app.question import MAX_COMPARED, Question, parse_question
 from simulation.app.whatif import CONTROLS, YEARS, WhatIfError, effects_of, scenario_defaults
@@ -85,8 +85,10 @@ class LiveApp:
             "cards": card_kpis(set())})
 
     async def upload(self, request: Request) -> Response:
-        data = await request.body()
         name = request.query_params.get("name", "upload.yaml")
+        if int(request.headers.get("content-length") or 0) > MAX_UPLOAD_BYTES:
+            return _bad(f"{name}: file is larger than {MAX_UPLOAD_BYTES:,} bytes")
+        data = await request.body()
         try:
             key = await asyncio.to_thread(self.catalogue.upload, name, data)
         except ScenarioError as exc:

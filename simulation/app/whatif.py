@@ -49,6 +49,21 @@ CONTROLS: tuple[Control, ...] = (
     Control("demand_pct", "Demand", "new contacts a year, up or down by this share "
             "(demand.contacts_per_10k; a level change for the whole horizon)", -20, 30, 5, "%"),
 )
+
+
+def has_growth_field() -> bool:
+    """Whether this scenario schema declares a demand trend (``demand.growth``)."""
+    from simulation.scenario.schema.demand import Demand
+
+    return "growth" in Demand.model_fields
+
+
+# A trend in demand where the schema has one: the level control above moves every year
+# alike, this one compounds (the room's rate replaces any per-age-band rates).
+GROWTH = Control("growth_pct", "Demand growth", "compound yearly change in new contacts "
+                 "(demand.growth.annual_rate)", -5, 10, 1, "% a year")
+if has_growth_field():
+    CONTROLS = (*CONTROLS, GROWTH)
 CONTROL_BY_NAME = {c.name: c for c in CONTROLS}
 YEARS = Control("years", "Horizon", "simulated years", 1, 10, 1, "years")
 WORKSHOP_YEARS = 3.0  # long enough for care numbers to move, short enough to answer live
@@ -59,11 +74,14 @@ def scenario_defaults(scenario: Scenario) -> dict[str, float]:
     wf = scenario.workforce
     start = wf.agency_start
     weeks = _fixed_weeks(start)
-    return {"staff_pct": 0.0, "turnover_pct": round(wf.turnover_rate * 100, 1),
+    defaults = {"staff_pct": 0.0, "turnover_pct": round(wf.turnover_rate * 100, 1),
             "agency_cover": 1.0 if wf.agency_cover else 0.0,
             "agency_start_weeks": weeks if weeks is not None else 4.0,
             "caseload_change": 0.0, "demand_pct": 0.0,
             "years": WORKSHOP_YEARS}
+    if GROWTH in CONTROLS:
+        defaults["growth_pct"] = round(scenario.demand.growth.annual_rate * 100, 2)
+    return defaults
 
 
 def _fixed_weeks(spec: Any) -> float | None:
@@ -142,6 +160,8 @@ def describe(values: Mapping[str, float], effects: Mapping[str, float], effects_
             parts.append(f"limit {value:+g}")
         elif name == "demand_pct":
             parts.append(f"demand {value:+g}%")
+        elif name == "growth_pct":
+            parts.append(f"growth {value:+g}%/yr")
     parts += [f"{key.split('.', 1)[1]} {value:+.2f}" for key, value in effects.items()]
     if not effects_on:
         parts.append("no assumed effects")
@@ -173,9 +193,14 @@ def apply_whatif(scenario: Scenario, values: Mapping[str, float],
                                      "unit": "weeks"}
     if workforce:
         overlay["workforce"] = workforce
+    demand: dict[str, Any] = {}
     if values.get("demand_pct"):
-        overlay["demand"] = {"contacts_per_10k": scenario.demand.contacts_per_10k
-                             * (1 + values["demand_pct"] / 100)}
+        demand["contacts_per_10k"] = (scenario.demand.contacts_per_10k
+                                      * (1 + values["demand_pct"] / 100))
+    if "growth_pct" in values:
+        demand["growth"] = {"annual_rate": values["growth_pct"] / 100, "by_age": None}
+    if demand:
+        overlay["demand"] = demand
     mine = {}
     for key, value in effects.items():
         group, name = key.split(".", 1)

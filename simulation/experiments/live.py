@@ -50,7 +50,13 @@ def digest(scenario: Scenario) -> str:
 
 
 def _warm_worker() -> None:
-    """Import the simulation once per worker, so the first question does not pay for it."""
+    """Import the simulation once per worker, so the first question does not pay for it.
+
+    Workers ignore Ctrl-C: the parent shuts the pool down in order.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import simulation.experiments.batch  # noqa: F401
     import simulation.outputs.run  # noqa: F401
 
