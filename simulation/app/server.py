@@ -34,7 +34,7 @@ from simulation.experiments.live import LivePool
 from simulation.scenario import ScenarioError
 
 STATIC = Path(__file__).with_name("static")
-KEEP_JOBS = 500
+KEEP_JOBS = 200  # questions kept for their event streams, pins and export
 
 
 def plotly_js() -> Path:
