@@ -64,7 +64,70 @@ BROKEN = [
     ("effect range reversed", lambda d: _set(d, "effects", {"x": {"y": {
         "kind": "duration", "target": "pathway.cp.duration", "value": -0.1,
         "low": 0.2, "high": 0, "evidence": "none"}}}), "must not exceed high"),
+    # Issue 13 reproductions: each validated (or crashed, hung, or was quietly changed)
+    # before; now each is one line naming the field, exit 2, before anything runs.
+    ("histogram edge NaN", lambda d: _set(d, "pathway.cp.duration", {
+        "dist": "histogram", "edges": [0, float("nan")], "weights": [1], "unit": "days"}),
+     "pathway.cp.duration: bad distribution: edges[1] must be a finite number"),
+    ("effect on a whole number", lambda d: _effect(d, "rate", "structure.teams.0.count", 0.1),
+     "effects.x.y: target 'structure.teams.0.count' is a whole number"),
+    ("effect value NaN", lambda d: _effect(d, "rate", "demand.contacts_per_10k", float("nan")),
+     "effects.x.y.value: must be a finite number"),
+    ("effect pushes a value out of bounds", lambda d: _effect(
+        d, "rate", "workforce.turnover_rate", 50.0),
+     "(after effects): workforce.turnover_rate: Input should be less than or equal to 5"),
+    ("effect target negative index", lambda d: _effect(
+        d, "rate", "structure.teams.-1.caseload_limit", 0.1),
+     "effects.x.y: target 'structure.teams.-1.caseload_limit': no field 'structure.teams.-1'"),
+    ("lognormal q75 overflow", lambda d: _set(d, "pathway.cin.duration", {
+        "dist": "lognormal", "median": 3, "q75": 1.0e30}),
+     "pathway.cin.duration: bad distribution: parameters too large"),
+    ("lognormal sigma overflow", lambda d: _set(d, "pathway.cin.duration", {
+        "dist": "lognormal", "median": 3, "sigma": 50}),
+     "pathway.cin.duration: bad distribution: parameters too large"),
+    ("histogram weight text", lambda d: _set(d, "pathway.cp.duration.weights",
+                                             ["ten", 11.0, 43.5, 25.2, 4.4]),
+     "pathway.cp.duration: bad distribution: weights[0] must be a finite number, got 'ten'"),
+    ("dist is a mapping", lambda d: _set(d, "pathway.cin.duration", {"dist": {"x": 1}}),
+     "pathway.cin.duration: bad distribution: dist must be one of"),
+    ("unit is a list", lambda d: _set(d, "pathway.cin.duration.unit", [1, 2]),
+     "pathway.cin.duration: bad distribution: unit must be one of"),
+    ("caseload limit inf", lambda d: _set(d, "structure.teams.0.caseload_limit", float("inf")),
+     "structure.teams.0.caseload_limit: must be a finite number"),
+    ("staff FTE inf", lambda d: _set(d, "structure.teams.0.staff.social_worker", float("inf")),
+     "structure.teams.0.staff.social_worker: must be a finite number"),
+    ("multiplier inf", lambda d: _set(d, "pathway.cin.duration.multiplier", float("inf")),
+     "pathway.cin.duration: bad distribution: multiplier must be a number > 0"),
+    ("cost inf", lambda d: _set(d, "costs.placement_weekly_gbp.residential", float("inf")),
+     "costs.placement_weekly_gbp.residential: must be a finite number"),
+    ("snapshots every 1e-6 days", lambda d: _set(d, "run.snapshot_interval_days", 1e-6),
+     "run.snapshot_interval_days: Input should be greater than or equal to 1"),
+    ("reviews every 1e-6 months", lambda d: _set(d, "pathway.cp.review_interval_months", 1e-6),
+     "pathway.cp.review_interval_months: Input should be greater than or equal to 0.25"),
+    ("population beyond the schema", lambda d: _set(d, "population", 10**12),
+     "population: Input should be less than or equal to 100000000"),
+    ("population too big for memory", lambda d: _set(d, "population", 50_000_000),
+     "GB of memory (limit 64 GB)"),
+    ("initial state beyond the population", lambda d: _set(d, "initial_state.cla", 200_000),
+     "open cases for a population of 100,000 children"),
+    ("localities not summing to 1", lambda d: _set(d, "structure.localities",
+                                                   {"north": 0.9, "south": 0.9}),
+     "structure.localities: locality shares must sum to 1, got 1.8"),
+    ("true as a count", lambda d: _set(d, "structure.teams.0.count", True),
+     "structure.teams.0.count: must be a number, got true"),
+    ("true as a cost", lambda d: _set(d, "costs.placement_weekly_gbp.residential", True),
+     "costs.placement_weekly_gbp.residential: must be a number, got true"),
+    ("true as a share", lambda d: _set(d, "pathway.s47.icpc_rate", True),
+     "pathway.s47.icpc_rate: must be a number, got true"),
+    ("stage lasting no time", lambda d: _set(d, "pathway.cin.duration",
+                                             {"dist": "fixed", "value": 0}),
+     "pathway.cin.duration: bad distribution: mean 0 days; a stage must last at least 1 day"),
 ]
+
+
+def _effect(data: dict, kind: str, target: str, value: float) -> dict:
+    return _set(data, "effects", {"x": {"y": {"kind": kind, "target": target, "value": value,
+                                             "low": -0.5, "high": 100, "evidence": "t"}}})
 
 
 @pytest.mark.parametrize("name, mutate, words", BROKEN, ids=[b[0] for b in BROKEN])
@@ -77,6 +140,7 @@ def test_broken_scenario_exits_2_naming_the_field(tmp_path, raw, name, mutate, w
         assert result.exit_code == 2, (args, result.output)
         assert words in result.output, result.output
         assert "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output  # one problem
     assert not out.exists(), "a failed run must not create its output folder"
 
 

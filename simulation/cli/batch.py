@@ -11,8 +11,20 @@ from pathlib import Path
 import click
 
 from simulation.analysis.stats import summarise
-from simulation.cli.common import command_line, fail, no_effects_option, overlay_option
-from simulation.experiments.batch import CheckpointMismatch, run_batch
+from simulation.cli.common import (
+    MAX_REPS,
+    YEARS,
+    command_line,
+    fail,
+    no_effects_option,
+    overlay_option,
+)
+from simulation.experiments.batch import (
+    CheckpointMismatch,
+    SchedulerUnreachable,
+    check_scheduler,
+    run_batch,
+)
 from simulation.experiments.compare import (
     compare,
     headline_table,
@@ -24,12 +36,14 @@ from simulation.experiments.sweep import SweepError, parse_parameter, sweep_scen
 from simulation.outputs.files import OutputError, atomic_folder, package_versions, prepare_output
 from simulation.outputs.kpis import KPI_ORDER
 from simulation.scenario import ScenarioError
+from simulation.scenario.limits import ensure_fits
 
 EXIT_INTERRUPTED = 130
 
 backend_options = [
-    click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-                 help="replications run in parallel on this machine"),
+    click.option("--jobs", type=click.IntRange(min=1, max=1024), default=1, show_default=True,
+                 help="replications run in parallel on this machine (capped at the "
+                      "replications to run and the cores)"),
     click.option("--backend", type=click.Choice(["processes", "dask", "serial"]),
                  default="processes", show_default=True,
                  help="dask starts a local Dask cluster with --jobs workers"),
@@ -50,6 +64,13 @@ def _report_failure(out) -> None:
     click.echo(f"warning: replication {out.rep} (seed {out.seed}) failed: {last}", err=True)
 
 
+def _check_scheduler_or_fail(scheduler: str) -> None:
+    try:
+        check_scheduler(scheduler)
+    except SchedulerUnreachable as exc:
+        fail(str(exc))
+
+
 def _interrupted(out: Path) -> None:
     click.echo(f"\ninterrupted: finished replications are kept in {partial_folder(out)}; "
                f"run the same command again to resume", err=True)
@@ -58,16 +79,16 @@ def _interrupted(out: Path) -> None:
 
 @click.command("compare")
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--reps", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--reps", type=click.IntRange(min=1, max=MAX_REPS), default=10, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True)
-@click.option("--years", type=click.FloatRange(min=0, min_open=True), default=5.0,
-              show_default=True)
+@click.option("--years", type=YEARS, default=5.0, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--force", is_flag=True, help="replace a non-empty output folder")
 @click.option("--precision", type=click.FloatRange(min=0, min_open=True),
               help="add replications until every headline KPI's 95%% CI half-width is "
                    "within this share of its mean")
-@click.option("--max-reps", type=click.IntRange(min=2), default=1000, show_default=True)
+@click.option("--max-reps", type=click.IntRange(min=2, max=MAX_REPS), default=1000,
+              show_default=True)
 @overlay_option
 @no_effects_option
 @with_backend
@@ -78,6 +99,7 @@ def compare_command(scenarios, reps, seed, years, out, force, precision, max_rep
         fail("--precision needs --reps of at least 2 to estimate the variance")
     if scheduler:
         backend = "dask"
+        _check_scheduler_or_fail(scheduler)
     try:
         comparison = compare(
             scenarios, reps, seed, years, out=out, jobs=jobs, backend=backend,
@@ -107,12 +129,12 @@ def compare_command(scenarios, reps, seed, years, out, force, precision, max_rep
 @click.option("--param", "params", multiple=True, required=True, metavar="PATH=LOW:HIGH",
               help="a numeric scenario field by dotted path, and its range (repeatable)")
 @click.option("--design", type=click.Choice(["lhs", "grid"]), default="lhs", show_default=True)
-@click.option("--samples", type=click.IntRange(min=1), default=16, show_default=True,
+@click.option("--samples", type=click.IntRange(min=1, max=MAX_REPS), default=16,
+              show_default=True,
               help="LHS points, or grid values per parameter")
-@click.option("--reps", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--reps", type=click.IntRange(min=1, max=MAX_REPS), default=5, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True)
-@click.option("--years", type=click.FloatRange(min=0, min_open=True), default=5.0,
-              show_default=True)
+@click.option("--years", type=YEARS, default=5.0, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--force", is_flag=True)
 @overlay_option
@@ -120,15 +142,22 @@ def compare_command(scenarios, reps, seed, years, out, force, precision, max_rep
 def sweep_command(scenario, params, design, samples, reps, seed, years, out, force, overlays,
                   jobs, backend, scheduler, quiet) -> None:
     """Vary scenario fields over ranges and measure each KPI's sensitivity."""
+    if scheduler:
+        _check_scheduler_or_fail(scheduler)
     try:
         parameters = [parse_parameter(p) for p in params]
         scenarios, points = sweep_scenarios(scenario, parameters, samples, design, seed,
                                             overlays)
+        for s in scenarios:
+            ensure_fits(s, years, scenario)
         checkpoint = partial_folder(out)
         if not checkpoint.exists():
             prepare_output(out, force)
     except (SweepError, ScenarioError, OutputError) as exc:
         fail(str(exc))
+    for path in points.attrs.get("rounded", []):
+        click.echo(f"note: {path} is a whole number: sample values are rounded to whole "
+                   f"numbers (recorded as run)", err=True)
     if scheduler:
         backend = "dask"
     extra = [tuple((p.path, float(row[p.path])) for p in parameters)

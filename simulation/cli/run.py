@@ -9,6 +9,10 @@ from pathlib import Path
 import click
 
 from simulation.cli.common import (
+    MAX_REPS,
+    YEARS,
+    BoundedFloat,
+    check_size_or_fail,
     command_line,
     fail,
     load_or_fail,
@@ -18,6 +22,7 @@ from simulation.cli.common import (
     years_option,
 )
 from simulation.outputs.files import OutputError, manifest, prepare_output, write_run
+from simulation.outputs.guard import RunGuardError
 from simulation.outputs.kpis import KPI_INFO, format_kpi
 from simulation.outputs.run import simulate
 from simulation.scenario import Scenario, without_effects
@@ -50,13 +55,18 @@ def run(scenario: str, seed: int | None, years: float | None, out: Path | None,
         s = without_effects(s)
     seed = s.run.seed if seed is None else seed
     years = s.run.years if years is None else years
+    check_size_or_fail(s, years, scenario)
     out = out or Path("results") / s.name
     try:
         prepare_output(out, force)  # fail before spending time on the run
     except OutputError as exc:
         fail(str(exc))
     started = datetime.now(UTC)
-    result = simulate(s, seed, years)
+    try:
+        result = simulate(s, seed, years)
+    except RunGuardError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
     try:
         write_run(result, out, manifest(scenario, s, seed, years, command_line(), started,
                                         overlays=list(overlays)), force)
@@ -89,8 +99,9 @@ def kpi_summary(s: Scenario, seed: int, years: float, kpis: dict[str, float]) ->
 
 @click.command("initial-state")
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("--years", type=click.FloatRange(min=2), default=12.0, show_default=True)
-@click.option("--reps", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--years", type=BoundedFloat(2.0, YEARS.high, low_open=False), default=12.0,
+              show_default=True)
+@click.option("--reps", type=click.IntRange(min=1, max=MAX_REPS), default=4, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 def initial_state(scenario: str, years: float, reps: int, seed: int) -> None:
     """Measure a scenario's steady-state caseload, to paste into its initial_state.
@@ -110,8 +121,9 @@ def initial_state(scenario: str, years: float, reps: int, seed: int) -> None:
 
 @click.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("--reps", type=click.IntRange(min=2), default=6, show_default=True)
-@click.option("--years", type=click.FloatRange(min=1), default=5.0, show_default=True)
+@click.option("--reps", type=click.IntRange(min=2, max=MAX_REPS), default=6, show_default=True)
+@click.option("--years", type=BoundedFloat(1.0, YEARS.high, low_open=False), default=5.0,
+              show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=100, show_default=True)
 def calibrate(scenario: str, reps: int, years: float, seed: int) -> None:
     """Compare a scenario with the national flow figures (a Markdown table).

@@ -20,7 +20,10 @@ import hashlib
 import json
 import os
 import pickle
+import socket
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -163,8 +166,23 @@ def _serial(tasks: list[Task]) -> Iterator[ReplicationOutput]:
         yield run_replication(task)
 
 
+def _end_with_parent(parent: int) -> None:
+    """Pool worker start-up: exit as soon as the parent is gone (killed, even by SIGKILL).
+
+    A worker whose parent died is adopted by another process, so its parent id changes;
+    a daemon thread notices within half a second, and the worker stops computing for no one.
+    """
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
 def _processes(tasks: list[Task], jobs: int) -> Iterator[ReplicationOutput]:
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_end_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(run_replication, t) for t in tasks]
         try:
             for future in as_completed(futures):
@@ -181,7 +199,8 @@ def _dask(tasks: list[Task], jobs: int, scheduler: str | None) -> Iterator[Repli
 
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        check_scheduler(scheduler)
+        client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s")
     else:
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                dashboard_address=None)
@@ -194,6 +213,38 @@ def _dask(tasks: list[Task], jobs: int, scheduler: str | None) -> Iterator[Repli
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+SCHEDULER_TIMEOUT_S = 3.0
+
+
+class SchedulerUnreachable(ValueError):
+    """``--scheduler`` names an address nothing answers at."""
+
+
+def check_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT_S) -> None:
+    """Fail in seconds, with one line, if nothing listens at a Dask scheduler address."""
+    where = address.split("://", 1)[-1].rstrip("/")
+    host, sep, port_text = where.rpartition(":")
+    if not sep or not port_text.isdigit() or not host:
+        raise SchedulerUnreachable(f"--scheduler {address}: expected an address like "
+                                   f"tcp://10.0.0.5:8786")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port_text)), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or ("timed out" if isinstance(exc, TimeoutError) else str(exc))
+        raise SchedulerUnreachable(f"--scheduler {address}: cannot connect within "
+                                   f"{timeout:g} s ({reason})") from None
+
+
+def usable_workers(jobs: int, tasks: int) -> int:
+    """Workers worth starting: no more than the tasks to run or the cores to run them on."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(jobs, tasks, cores))
 
 
 def run_batch(scenarios: list[Scenario], reps: int | Iterable[int], seed: int, years: float,
@@ -218,6 +269,12 @@ def run_batch(scenarios: list[Scenario], reps: int | Iterable[int], seed: int, y
                 continue
             tasks.append(Task(si, scenario, rep, replication_seed(seed, rep), years,
                               extra[si] if extra else ()))
+    if backend != "serial" and not (backend == "dask" and scheduler):
+        workers = usable_workers(jobs, len(tasks))
+        if workers < jobs and tasks:  # said even with --quiet: it changes what runs where
+            print(f"note: --jobs {jobs} capped at {workers} ({len(tasks)} replication(s) to "
+                  f"run, {usable_workers(jobs, jobs)} core(s))", file=sys.stderr)
+        jobs = workers
     if backend == "serial" or (backend == "processes" and jobs <= 1) or not tasks:
         stream = _serial(tasks)
     elif backend == "processes":

@@ -29,6 +29,7 @@ from simulation.experiments.batch import BatchResult, run_batch
 from simulation.outputs.files import atomic_folder, package_versions, prepare_output
 from simulation.outputs.kpis import BRIEF_HEADLINE, KPI_INFO, KPI_ORDER, format_kpi
 from simulation.scenario import Scenario, file_sha256, load_scenario
+from simulation.scenario.limits import ensure_fits
 
 OPEN_STAGES = ["assessment", "s47", "cin", "cp", "cla"]
 
@@ -166,6 +167,8 @@ def compare(paths: Sequence[str | Path], reps: int, seed: int, years: float,
     from simulation.scenario import without_effects
 
     scenarios = load_all(paths, overlays)
+    for scenario, path in zip(scenarios, paths, strict=True):
+        ensure_fits(scenario, years, str(path))
     if no_effects:
         scenarios = [without_effects(s) for s in scenarios]
     checkpoint = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import pandas as pd
 from scipy.stats import qmc
 
 from simulation.scenario import Scenario, ScenarioError, load_raw, validate
+from simulation.scenario.targets import expand, is_whole_number_field
 
 
 class SweepError(ValueError):
@@ -45,6 +47,8 @@ def parse_parameter(text: str) -> Parameter:
         low, high = float(low_text), float(high_text)
     except ValueError:
         raise SweepError(f"--param {text!r}: LOW and HIGH must be numbers") from None
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise SweepError(f"--param {text!r}: LOW and HIGH must be finite numbers")
     if low > high:
         raise SweepError(f"--param {text!r}: LOW ({low:g}) is above HIGH ({high:g})")
     return Parameter(path.strip(), low, high)
@@ -77,13 +81,30 @@ def check_parameters(raw: dict[str, Any], params: list[Parameter]) -> None:
         _locate(raw, p.path)
 
 
-def with_values(raw: dict[str, Any], values: dict[str, float]) -> dict[str, Any]:
+def whole_number_paths(scenario: Scenario, params: list[Parameter]) -> list[str]:
+    """Parameters the schema declares whole numbers (team counts, population, caseload).
+
+    Decided by the schema, not by how the file happens to write the value: FTE written
+    ``6`` is still a number that can be 5.5.
+    """
+    whole = []
+    for p in params:
+        try:
+            found = expand(scenario, p.path)
+        except KeyError:
+            continue
+        if any(is_whole_number_field(parent, last) for _, parent, _, last in found):
+            whole.append(p.path)
+    return whole
+
+
+def with_values(raw: dict[str, Any], values: dict[str, float],
+                whole: tuple[str, ...] | list[str] = ()) -> dict[str, Any]:
+    """The raw mapping with each path set; ``whole`` paths must already be whole numbers."""
     data = copy.deepcopy(raw)
     for path, value in values.items():
         container, key = _locate(data, path)
-        original = container[key]
-        container[key] = int(round(value)) if isinstance(original, int) and not isinstance(
-            original, bool) and key != "value" else float(value)
+        container[key] = int(value) if path in whole else float(value)
     return data
 
 
@@ -108,13 +129,26 @@ def design(params: list[Parameter], samples: int, method: str, seed: int) -> pd.
 
 def sweep_scenarios(path: str | Path, params: list[Parameter], samples: int, method: str,
                     seed: int, overlays: tuple = ()) -> tuple[list[Scenario], pd.DataFrame]:
-    """One validated scenario per sample point, named ``<name>#<sample>``."""
+    """One validated scenario per sample point, named ``<name>#<sample>``.
+
+    A whole-number field (e.g. a team count) is rounded to the nearest whole number in the
+    design itself, so the value recorded for a sample is the value it ran with;
+    ``points.attrs["rounded"]`` lists the rounded paths.
+    """
     raw = load_raw(path, overlays)
     check_parameters(raw, params)
+    try:
+        base = validate(raw, str(path))
+    except ScenarioError as exc:
+        raise SweepError(str(exc)) from None
+    whole = whole_number_paths(base, params)
     points = design(params, samples, method, seed)
+    for column in whole:
+        points[column] = points[column].round()
+    points.attrs["rounded"] = whole
     scenarios = []
     for i, row in points.iterrows():
-        data = with_values(raw, row.to_dict())
+        data = with_values(raw, row.to_dict(), whole)
         data["name"] = f"{raw.get('name', 'scenario')}#{i}"
         try:
             scenarios.append(validate(data, f"{path} sample {i}"))

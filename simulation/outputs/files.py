@@ -8,6 +8,7 @@ never leaves a half-written or half-overwritten folder.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -20,6 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows: stale folders are then left alone
+    fcntl = None  # type: ignore[assignment]
 
 from simulation.outputs.run import RunResult
 from simulation.scenario import Scenario, file_sha256
@@ -56,28 +62,82 @@ def manifest(scenario_file: str | Path | None, scenario: Scenario, seed: int, ye
 
 
 def prepare_output(out: Path, force: bool) -> None:
-    """Refuse a non-empty folder unless ``force``; a file in the way is always an error."""
+    """Refuse a non-empty folder unless ``force``; a file in the way is always an error.
+
+    Also proves the folder can be written, by creating (and removing) the temporary
+    sibling that ``atomic_folder`` will use, so an unwritable ``--out`` fails before the
+    simulation rather than after it.
+    """
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise OutputError(f"--out {out}: folder is not empty (use --force to replace it)")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(_temporary_sibling(out))
+    except OSError as exc:
+        raise OutputError(f"--out {out}: cannot write there "
+                          f"({exc.strerror or exc.__class__.__name__})") from None
+
+
+def _temporary_sibling(out: Path) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", suffix=".partial", dir=out.parent))
+
+
+def clean_stale_partials(out: Path) -> list[Path]:
+    """Remove temporary siblings of ``out`` left by killed writes; returns what was removed.
+
+    A live write holds a lock on its folder (released by the system when the writer dies,
+    however it dies), so only abandoned ones are removed. The resume checkpoint of a batch
+    (``.<out>.partial``, no ``tmp-``) is never touched: rerunning the command resumes it.
+    """
+    removed: list[Path] = []
+    if fcntl is None or not out.parent.is_dir():
+        return removed
+    for folder in out.parent.glob(f".{glob.escape(out.name)}.tmp-*.partial"):
+        try:
+            fd = _lock(folder)
+        except OSError:  # held by a live writer (or vanished meanwhile)
+            continue
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os.close(fd)
+        removed.append(folder)
+    return removed
+
+
+def _lock(folder: Path) -> int:
+    """An exclusive lock on a folder, held while the returned descriptor is open."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
 
 
 @contextlib.contextmanager
 def atomic_folder(out: Path, force: bool) -> Iterator[Path]:
     """Yield a temporary folder; on success it replaces ``out``, on failure it vanishes."""
     prepare_output(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    clean_stale_partials(out)
+    tmp = _temporary_sibling(out)
+    fd = _lock(tmp) if fcntl is not None else None
     try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; give it a normal folder's mode
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; give it a normal mode
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def _umask() -> int:

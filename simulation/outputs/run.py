@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 
 from simulation.engine.journey import Simulation
+from simulation.outputs.guard import check_run
 from simulation.outputs.kpis import compute_kpis
 from simulation.scenario import Scenario
+from simulation.scenario.limits import ensure_fits
 from simulation.scenario.schema.workforce import PARENTAL_FACTORS
 
 
@@ -59,6 +61,7 @@ def gc_paused() -> Iterator[None]:
 
 def simulate(scenario: Scenario, seed: int, years: float | None = None) -> RunResult:
     """Run one replication of ``scenario`` with ``seed``; ``years`` overrides the scenario."""
+    ensure_fits(scenario, scenario.run.years if years is None else years)
     sim = Simulation(scenario, seed, years)
     with gc_paused():
         rec = sim.run()
@@ -67,6 +70,7 @@ def simulate(scenario: Scenario, seed: int, years: float | None = None) -> RunRe
     kpis = compute_kpis(
         rec, years=sim.years, population=scenario.population,
         contacts=int(np.sum(sim.contacts.arrival >= 0)), pending_waits=sim.alloc.pending_waits(sim.horizon), final_counts=final)
+    check_run(rec.children, rec.counts, kpis, f"{scenario.name} seed {seed}")
     return RunResult(scenario, seed, sim.years, kpis, counts, sim.events_processed, sim)
 
 

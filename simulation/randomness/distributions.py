@@ -35,6 +35,7 @@ DAYS_PER_UNIT: dict[str, float] = {
     "years": DAYS_PER_YEAR,
 }
 
+MAX_MULTIPLIER = 1_000.0  # a duration effect or unit stretch beyond x1000 is a slip
 _STD_NORMAL = NormalDist()
 _Z75 = _STD_NORMAL.inv_cdf(0.75)
 
@@ -91,6 +92,13 @@ def _need(params: Mapping[str, Any], *names: str) -> list[float]:
     return out
 
 
+def _number(v: Any, what: str) -> float:
+    """A finite number (not a yes/no value, not text), else DistributionError naming it."""
+    if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
+        raise DistributionError(f"{what} must be a finite number, got {v!r}")
+    return float(v)
+
+
 def _positive(**values: float) -> None:
     for n, v in values.items():
         if v <= 0:
@@ -126,6 +134,13 @@ def _uniform(p: Mapping[str, Any], k: float) -> Distribution:
 
 def _lognormal(p: Mapping[str, Any], k: float) -> Distribution:
     """Lognormal from (median, q75), (median, sigma) or (mean, sd): councils quote quantiles."""
+    try:
+        return _lognormal_of(p, k)
+    except OverflowError:
+        raise DistributionError("parameters too large: durations overflow") from None
+
+
+def _lognormal_of(p: Mapping[str, Any], k: float) -> Distribution:
     if "q75" in p:
         median, q75 = _need(p, "median", "q75")
         _positive(median=median)
@@ -176,10 +191,8 @@ def _quantiles(p: Mapping[str, Any], k: float) -> Distribution:
         raise DistributionError(f"unexpected parameter(s) {', '.join(sorted(set(p) - {'points'}))}")
     if not isinstance(points, Mapping) or len(points) < 2:
         raise DistributionError("points must map at least two probabilities to values")
-    try:
-        knots = sorted((float(q), float(v)) for q, v in points.items())
-    except (TypeError, ValueError) as exc:
-        raise DistributionError(f"points must be numbers: {exc}") from None
+    knots = sorted((_number(q, "a points probability"), _number(v, "a points value"))
+                   for q, v in points.items())
     ps, xs = [q for q, _ in knots], [v * k for _, v in knots]
     if ps[0] != 0.0 or ps[-1] != 1.0:
         raise DistributionError("points must start at probability 0 and end at 1")
@@ -200,6 +213,8 @@ def _histogram(p: Mapping[str, Any], k: float) -> Distribution:
         raise DistributionError("needs edges and weights lists")
     if len(edges) != len(weights) + 1:
         raise DistributionError("edges must have one more entry than weights")
+    edges = [_number(e, f"edges[{i}]") for i, e in enumerate(edges)]
+    weights = [_number(w, f"weights[{i}]") for i, w in enumerate(weights)]
     if any(b <= a for a, b in zip(edges, edges[1:], strict=False)) or edges[0] < 0:
         raise DistributionError("edges must be >= 0 and increasing")
     if any(w < 0 for w in weights) or sum(weights) <= 0:
@@ -245,7 +260,7 @@ def _mixture(p: Mapping[str, Any], k: float) -> Distribution:
             dists.append(_build({k2: v for k2, v in c.items() if k2 != "weight"}, k))
         except DistributionError as exc:
             raise DistributionError(f"components[{i}]: {exc}") from None
-        weights.append(float(c["weight"]))
+        weights.append(_number(c["weight"], f"components[{i}].weight"))
     total = sum(weights)
     if total <= 0 or any(w < 0 for w in weights):
         raise DistributionError("component weights must be >= 0 with a positive total")
@@ -289,7 +304,7 @@ REGISTRY: dict[str, Callable[[Mapping[str, Any], float], Distribution]] = {
 
 def _build(spec: Mapping[str, Any], k: float) -> Distribution:
     kind = spec.get("dist")
-    if kind not in REGISTRY:
+    if not isinstance(kind, str) or kind not in REGISTRY:
         raise DistributionError(f"dist must be one of {sorted(REGISTRY)}, got {kind!r}")
     return REGISTRY[kind]({n: v for n, v in spec.items() if n != "dist"}, k)
 
@@ -303,14 +318,27 @@ def build_distribution(spec: Mapping[str, Any]) -> Distribution:
     if not isinstance(spec, Mapping):
         raise DistributionError(f"must be a mapping with a 'dist' key, got {spec!r}")
     unit = spec.get("unit", "days")
-    if unit not in DAYS_PER_UNIT:
+    if not isinstance(unit, str) or unit not in DAYS_PER_UNIT:
         raise DistributionError(f"unit must be one of {sorted(DAYS_PER_UNIT)}, got {unit!r}")
     multiplier = spec.get("multiplier", 1.0)
     if isinstance(multiplier, bool) or not isinstance(multiplier, int | float) \
-            or not multiplier > 0:
-        raise DistributionError(f"multiplier must be a number > 0, got {multiplier!r}")
+            or not 0 < multiplier <= MAX_MULTIPLIER:
+        raise DistributionError(f"multiplier must be a number > 0 and at most "
+                                f"{MAX_MULTIPLIER:g}, got {multiplier!r}")
     params = {n: v for n, v in spec.items() if n not in ("unit", "multiplier")}
-    return _build(params, DAYS_PER_UNIT[unit] * float(multiplier))
+    try:
+        dist = _build(params, DAYS_PER_UNIT[unit] * float(multiplier))
+        # Overflow shows at the extremes: a draw or the mean that is not a finite number
+        # would stall or poison the run, so it is refused here, before any run.
+        checks = [dist.mean_days, *(dist.ppf(u) for u in (0.0, 0.5, 1 - 1e-12))]
+    except (OverflowError, ZeroDivisionError, ValueError, TypeError) as exc:
+        if isinstance(exc, DistributionError):
+            raise
+        raise DistributionError(f"cannot be built: {exc}") from None
+    if not all(math.isfinite(x) and x >= 0 for x in checks):
+        raise DistributionError("parameters too large or degenerate: durations are not "
+                                "finite (check the spread, e.g. sigma or q75)")
+    return dist
 
 
 def length_biased_pick(lengths: np.ndarray, u_pick: np.ndarray) -> np.ndarray:

@@ -19,14 +19,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulation.scenario.loading import validate
+from simulation.scenario.errors import ScenarioError, parse
 from simulation.scenario.schema.effect import Effect
 from simulation.scenario.schema.scenario import Scenario
 from simulation.scenario.targets import expand, is_share_set, targets
 
 
-def apply_effects(scenario: Scenario) -> Scenario:
-    """The scenario with every non-zero assumed effect folded into its numbers."""
+def apply_effects(scenario: Scenario, source: str = "") -> Scenario:
+    """The scenario with every non-zero assumed effect folded into its numbers.
+
+    The result is checked against the schema like any scenario, so an effect that pushes
+    a value out of its bounds is a ScenarioError naming the field (``source`` prefixes it).
+    """
     effects = [e for group in scenario.effects.values() for e in group.values() if e.value != 0]
     if not effects:
         return scenario
@@ -34,8 +38,12 @@ def apply_effects(scenario: Scenario) -> Scenario:
     for effect in effects:
         for target in targets(effect):
             for path, parent, _, _ in expand(scenario, target):
-                _apply_one(data, path, effect, is_share=is_share_set(parent))
-    return validate(data, f"{scenario.name} (after effects)")
+                try:
+                    _apply_one(data, path, effect, is_share=is_share_set(parent))
+                except ArithmeticError as exc:
+                    raise ScenarioError(f"{source + ': ' if source else ''}{path}: effect "
+                                        f"cannot be applied ({exc})") from None
+    return parse(data, source or f"{scenario.name} (after effects)")
 
 
 def _apply_one(data: dict[str, Any], path: str, effect: Effect, is_share: bool) -> None:

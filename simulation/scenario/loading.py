@@ -8,18 +8,50 @@ by key, lists and values replace); overlays are fragments, typically a practice 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
+from simulation.scenario.effects import apply_effects
+from simulation.scenario.errors import ScenarioError, format_validation_error, parse
+from simulation.scenario.limits import ensure_fits
 from simulation.scenario.schema.scenario import Scenario
 
+__all__ = ["ScenarioError", "format_validation_error", "load_raw", "load_scenario", "validate",
+           "without_effects", "file_sha256"]
 
-class ScenarioError(ValueError):
-    """A scenario that cannot be used; ``str()`` is one line per problem, naming the field."""
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that refuses duplicate keys (a silent "last one wins" hides typos) and reads
+    ``1e-6`` as a number (YAML 1.1 would read it as text without a decimal point)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        self.flatten_mapping(node)
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a key must be text or a number, got {key!r}",
+                    key_node.start_mark) from None
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+_Loader.yaml_implicit_resolvers = {k: list(v) for k, v in
+                                   yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)
 
 
 def _deep_merge(base: dict[str, Any], diff: Mapping[str, Any]) -> dict[str, Any]:
@@ -40,7 +72,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except RecursionError:
+        raise ScenarioError(f"{path}: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -80,26 +114,17 @@ def load_raw(path: str | Path, overlays: list[str | Path] | tuple = (),
     return data
 
 
-def format_validation_error(exc: ValidationError, source: str = "") -> str:
-    """One line per problem: ``file: field.path: message``."""
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field (check spelling; see configs/baseline.yaml)"
-        # Cross-section checks run on the whole scenario and name their own field.
-        where = f"{loc}: " if loc else ""
-        lines.append(f"{source + ': ' if source else ''}{where}{msg}")
-    return "\n".join(lines)
-
-
 def validate(data: Mapping[str, Any], source: str = "") -> Scenario:
-    """A Scenario from a mapping, or ScenarioError with one line per problem."""
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc, source)) from None
+    """A Scenario from a mapping, or ScenarioError with one line per problem.
+
+    Checks what a run will see, not only what was written: the scenario with its assumed
+    effects folded in must be valid too (an effect may push a value out of bounds), and
+    the run must fit in memory.
+    """
+    scenario = parse(data, source)
+    effective = apply_effects(scenario, f"{source} (after effects)" if source else "after effects")
+    ensure_fits(effective, scenario.run.years, source)
+    return scenario
 
 
 def without_effects(scenario: Scenario) -> Scenario:

@@ -32,6 +32,8 @@ def _step(node: Any, part: str) -> Any:
     if isinstance(node, dict):
         return node[part]
     if isinstance(node, list | tuple):
+        if not part.isdigit():  # no negative or other Python-only indices
+            raise KeyError(part)
         return node[int(part)]
     raise KeyError(part)
 
@@ -88,6 +90,9 @@ def _kind_problem(kind: str, path: str, parent: Any, value: Any, last: str) -> s
         return None if ok else f"target {path!r} is not a duration distribution"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"target {path!r} is not a number"
+    if is_whole_number_field(parent, last):
+        return (f"target {path!r} is a whole number (a count): effects change continuous "
+                f"numbers only; change the count in the scenario instead")
     share = is_share_set(parent) or _is_probability_field(parent, last)
     if kind == "probability" and not share:
         return f"target {path!r} is not a probability or a share"
@@ -110,3 +115,10 @@ def _is_probability_field(parent: Any, name: str) -> bool:
         return False
     field = type(parent).model_fields[name]
     return any(getattr(m, "le", None) == 1.0 for m in field.metadata)
+
+
+def is_whole_number_field(parent: Any, name: str) -> bool:
+    """A schema field declared as an integer (team counts, population, initial caseload)."""
+    if not isinstance(parent, BaseModel) or name not in type(parent).model_fields:
+        return False
+    return type(parent).model_fields[name].annotation is int

@@ -30,11 +30,33 @@ def _check_distribution(spec: dict[str, Any]) -> dict[str, Any]:
 
 DistSpec = Annotated[dict[str, Any], AfterValidator(_check_distribution)]
 
+# Stages and the re-referral delay form loops (CIN -> s47 -> CIN, closed -> referred): if
+# they could take no time on average, a child could go round forever at one instant.
+MIN_STAGE_MEAN_DAYS = 1.0
+
+
+def _check_stage_duration(spec: dict[str, Any]) -> dict[str, Any]:
+    try:
+        mean = build_distribution(spec).mean_days
+    except DistributionError as exc:
+        raise ValueError(f"bad distribution: {exc}") from None
+    if mean < MIN_STAGE_MEAN_DAYS:
+        raise ValueError(f"bad distribution: mean {mean:.3g} days; a stage must last at "
+                         f"least {MIN_STAGE_MEAN_DAYS:g} day on average")
+    return spec
+
+
+StageDuration = Annotated[dict[str, Any], AfterValidator(_check_stage_duration)]
+
 
 class Strict(BaseModel):
-    """Base for every section: unknown keys are errors, objects are immutable."""
+    """Base for every section: unknown keys are errors, objects are immutable.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Strict types: ``true`` is not 1 and ``"5"`` is not 5 (a YAML slip must not become a
+    number), whole-number fields refuse 5.5, and no number may be NaN or infinite.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Branches(Strict):
@@ -54,6 +76,7 @@ class Branches(Strict):
 
 
 def check_shares(v: dict[str, float], what: str = "shares") -> dict[str, float]:
+    # (used for sources, placements, time splits and localities)
     """A mapping of shares (sources, placements, time) must be non-empty and sum to 1."""
     if not v:
         raise ValueError(f"{what}: needs at least one entry")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, field_validator, model_validator
 
 from simulation.scenario.schema.base import (
     DistSpec,
     NonNegative,
-    Positive,
     Probability,
+    StageDuration,
     Strict,
     check_shares,
 )
@@ -22,11 +24,11 @@ class FrontDoor(Strict):
 
 class ReReferral(Strict):
     probability: Probability = Field(description="chance a closed case is referred again")
-    delay: DistSpec = Field(description="time from closure to the new referral")
+    delay: StageDuration = Field(description="time from closure to the new referral")
 
 
 class AgeBands(Strict):
-    edges: list[NonNegative] = Field(min_length=2)
+    edges: list[Annotated[float, Field(ge=0.0, le=25.0)]] = Field(min_length=2)
     weights: list[NonNegative]
 
     @model_validator(mode="after")
@@ -41,7 +43,8 @@ class AgeBands(Strict):
 
 
 class Demand(Strict):
-    contacts_per_10k: Positive = Field(description="new contacts a year per 10,000 children")
+    contacts_per_10k: Annotated[float, Field(gt=0.0, le=100_000.0)] = Field(
+        description="new contacts a year per 10,000 children")
     referral_sources: dict[str, Probability]
     age_at_contact_years: AgeBands
     front_door: FrontDoor

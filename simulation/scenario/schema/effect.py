@@ -8,6 +8,8 @@ from pydantic import Field, model_validator
 
 from simulation.scenario.schema.base import Strict
 
+MAX_EFFECT = 100.0
+
 
 class Effect(Strict):
     """An assumed practice effect: a relative change the user asserts, with its evidence.
@@ -29,4 +31,7 @@ class Effect(Strict):
             raise ValueError(f"low ({self.low:g}) must not exceed high ({self.high:g})")
         if self.value <= -1.0:
             raise ValueError(f"value must be > -1 (a relative change), got {self.value:g}")
+        if self.value > MAX_EFFECT:
+            raise ValueError(f"value must be at most {MAX_EFFECT:g} (a {MAX_EFFECT + 1:g}-fold "
+                             f"increase), got {self.value:g}")
         return self

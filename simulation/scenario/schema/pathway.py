@@ -8,9 +8,8 @@ from pydantic import Field, field_validator
 
 from simulation.scenario.schema.base import (
     Branches,
-    DistSpec,
-    Positive,
     Probability,
+    StageDuration,
     Strict,
     check_shares,
 )
@@ -48,14 +47,14 @@ class ClaExits(Branches):
 
 
 class Assessment(Strict):
-    duration: DistSpec
+    duration: StageDuration
     outcomes: AssessmentOutcomes
 
 
 class S47(Strict):
     icpc_rate: Probability = Field(description="share of s47 enquiries that reach an ICPC")
-    time_to_icpc: DistSpec
-    duration_no_icpc: DistSpec
+    time_to_icpc: StageDuration
+    duration_no_icpc: StageDuration
     no_icpc_outcomes: CinOrClose
 
 
@@ -65,22 +64,23 @@ class Icpc(Strict):
 
 
 class Cin(Strict):
-    duration: DistSpec
+    duration: StageDuration
     outcomes: CinEnd
 
 
 class Cp(Strict):
-    duration: DistSpec
-    first_review_months: Positive = 3.0
-    review_interval_months: Positive = 6.0
+    duration: StageDuration
+    # At least a week apart: a review every 1e-6 months would never let the run end.
+    first_review_months: Annotated[float, Field(ge=0.25, le=120.0)] = 3.0
+    review_interval_months: Annotated[float, Field(ge=0.25, le=120.0)] = 6.0
     outcomes: CpEnd
 
 
 class Cla(Strict):
-    duration: DistSpec
+    duration: StageDuration
     placements: dict[str, Probability]
     exits: ClaExits
-    leaving_age_years: Positive = 18.0
+    leaving_age_years: Annotated[float, Field(gt=0.0, le=25.0)] = 18.0
 
     @field_validator("placements")
     @classmethod

@@ -9,11 +9,12 @@ without reading Python.
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from simulation.scenario.schema.base import Positive, Strict
+from simulation.scenario.schema.base import Strict
 from simulation.scenario.schema.demand import Demand
 from simulation.scenario.schema.effect import Effect
 from simulation.scenario.schema.pathway import InitialState, Pathway
@@ -23,9 +24,10 @@ from simulation.scenario.targets import check_target
 
 
 class RunSettings(Strict):
-    years: Positive = 5.0
+    years: Annotated[float, Field(gt=0.0, le=100.0)] = 5.0
     seed: Annotated[int, Field(ge=0)] = 1
-    snapshot_interval_days: Positive = 7.0
+    # At least daily: the snapshot list grows as years / interval.
+    snapshot_interval_days: Annotated[float, Field(ge=1.0, le=366.0)] = 7.0
 
 
 class Scenario(Strict):
@@ -33,7 +35,8 @@ class Scenario(Strict):
 
     name: str = Field(min_length=1)
     description: str = ""
-    population: Annotated[int, Field(gt=0)] = Field(description="children aged 0-17 in the council")
+    population: Annotated[int, Field(gt=0, le=100_000_000)] = Field(
+        description="children aged 0-17 in the council")
     demand: Demand
     pathway: Pathway
     initial_state: InitialState = InitialState()
@@ -56,10 +59,21 @@ class Scenario(Strict):
                 raise ValueError(f"structure.teams.{i}.staff: team {t.name!r} holds "
                                  f"{', '.join(t.holds)} but has no case-holding capacity")
         roles = self.workforce.roles
+        used = {r for t in self.structure.teams for r in t.staff} | set(
+            self.workforce.turnover_roles or [])
+        for name in sorted(set(roles) - used):
+            near = difflib.get_close_matches(name, sorted(used), n=1, cutoff=0.9)
+            if near:  # an unused role spelt like a used one: a typo beside the real entry
+                raise ValueError(f"workforce.roles.{name}: no team uses this role; did you mean "
+                                 f"{near[0]!r}?")
         for name in self.workforce.turnover_roles or []:
             if name not in roles:
                 raise ValueError(f"workforce.turnover_roles: {name!r} is not in workforce.roles")
         priced = self.costs.placement_weekly_gbp
+        unknown = sorted(set(priced) - set(self.pathway.cla.placements))
+        if unknown:
+            raise ValueError(f"costs.placement_weekly_gbp: {', '.join(unknown)}: not a placement "
+                             f"type in pathway.cla.placements{_did_you_mean(unknown, self.pathway.cla.placements)}")
         if priced:
             missing = sorted(set(self.pathway.cla.placements) - set(priced))
             if missing:
@@ -76,3 +90,8 @@ class Scenario(Strict):
         """Every non-zero assumed effect as (dotted name, effect)."""
         return [(f"{g}.{n}", e) for g, es in self.effects.items() for n, e in es.items()
                 if e.value != 0]
+
+
+def _did_you_mean(names: list[str], known) -> str:
+    near = difflib.get_close_matches(names[0], sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from simulation.scenario.schema.base import STAGES, NonNegative, Positive, Stage, Strict
+from simulation.scenario.schema.base import STAGES, Positive, Stage, Strict, check_shares
 
 
 class Team(Strict):
     """One kind of team, ``count`` identical units of it (e.g. four hubs' intake teams)."""
 
     name: str = Field(min_length=1)
-    count: Annotated[int, Field(ge=1)] = 1
+    count: Annotated[int, Field(ge=1, le=10_000)] = 1
     assignment: Literal["locality", "least_loaded"] = "least_loaded"
     holds: list[Stage] = Field(min_length=1)
-    caseload_limit: Positive
-    staff: dict[str, NonNegative] = Field(min_length=1, description="FTE per unit by role")
+    caseload_limit: Annotated[float, Field(gt=0.0, le=1_000.0)]
+    staff: dict[str, Annotated[float, Field(ge=0.0, le=1_000.0)]] = Field(
+        min_length=1, description="FTE per unit by role")
     staff_split: Literal["equal", "by_locality"] = Field(
         "equal", description="by_locality: unit i gets count x its locality's share of staff")
     cover: Literal["duty", "colleague"] = Field(
@@ -35,13 +36,19 @@ class Team(Strict):
 
 
 class Structure(Strict):
-    localities: dict[str, Positive] = Field(default_factory=lambda: {"all": 1.0})
+    localities: dict[str, Positive] = Field(default_factory=lambda: {"all": 1.0},
+                                            description="shares of demand; must sum to 1")
     teams: list[Team] = Field(min_length=1)
     over_limit_stages: list[Stage] = Field(
         default_factory=list,
         description="stages allocated even when every worker is at the limit (urgent work)")
     rebalance: bool = Field(
         True, description="when a worker has room, take a case off the most over-limit colleague")
+
+    @field_validator("localities")
+    @classmethod
+    def _localities_sum(cls, v: dict[str, float]) -> dict[str, float]:
+        return check_shares(v, "locality shares")
 
     @model_validator(mode="after")
     def _coherent(self) -> Structure:

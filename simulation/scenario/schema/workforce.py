@@ -13,14 +13,14 @@ from pydantic import Field, field_validator
 
 from simulation.scenario.schema.base import (
     DistSpec,
-    NonNegative,
-    Positive,
     Probability,
     Strict,
     check_shares,
 )
 
 TIME_USES = ("direct", "recording", "travel", "other")
+# A week's cost, bounded so that totals over years and thousands of staff stay finite.
+WeeklyGbp = Annotated[float, Field(ge=0.0, le=1_000_000.0)]
 PARENTAL_FACTORS = ("domestic_abuse", "mental_health", "substance_misuse")
 
 
@@ -29,7 +29,7 @@ class Role(Strict):
 
     caseload_share: Annotated[float, Field(ge=0.0, le=2.0)] = Field(
         description="share of the team caseload limit one FTE holds (0 = not case-holding)")
-    weekly_hours: Positive = 37.0
+    weekly_hours: Annotated[float, Field(gt=0.0, le=168.0)] = 37.0
     time_split: dict[Literal["direct", "recording", "travel", "other"], Probability] = Field(
         default_factory=lambda: {"direct": 0.2, "recording": 0.5, "travel": 0.15, "other": 0.15},
         description="shares of working hours; direct = face to face with families")
@@ -38,8 +38,8 @@ class Role(Strict):
                          "unit's case-holding staff (team/case support workers)")
     serves_factors: list[Literal["domestic_abuse", "mental_health", "substance_misuse"]] = Field(
         default_factory=list, description="adult practitioners: parental factors they work with")
-    weekly_cost_gbp: NonNegative = Field(0.0, description="employer cost of 1 FTE a week")
-    agency_weekly_cost_gbp: NonNegative | None = Field(
+    weekly_cost_gbp: WeeklyGbp = Field(0.0, description="employer cost of 1 FTE a week")
+    agency_weekly_cost_gbp: WeeklyGbp | None = Field(
         None, description="cost of 1 agency FTE a week (default: weekly_cost_gbp)")
 
     @field_validator("time_split")
@@ -51,7 +51,7 @@ class Role(Strict):
 class Absence(Strict):
     """Spells away: short ones are covered, long ones become reallocations."""
 
-    spells_per_year: NonNegative
+    spells_per_year: Annotated[float, Field(ge=0.0, le=365.0)]
     duration: DistSpec
 
 
@@ -74,10 +74,11 @@ class Workforce(Strict):
         None, description="roles that turn over (default: case-holding roles)")
     annual_leave: Absence | None = None
     sickness: Absence | None = None
-    reallocate_after_days: Positive = Field(
+    reallocate_after_days: Annotated[float, Field(gt=0.0, le=3_653.0)] = Field(
         28.0, description="an absence longer than this (calendar days) becomes a reallocation")
     hours_needed_per_case_week: dict[
-        Literal["assessment", "s47", "cin", "cp", "cla"], NonNegative] = Field(
+        Literal["assessment", "s47", "cin", "cp", "cla"],
+        Annotated[float, Field(ge=0.0, le=168.0)]] = Field(
         default_factory=dict,
         description="direct work a case needs a week, by stage (for the time balance)")
 
@@ -86,7 +87,8 @@ class Costs(Strict):
     """Unit costs for staff and placements, in one stated price year."""
 
     price_year: Annotated[int, Field(ge=2000, le=2100)] = 2025
-    placement_weekly_gbp: dict[str, NonNegative] = Field(default_factory=dict)
+    placement_weekly_gbp: dict[str, WeeklyGbp] = Field(
+        default_factory=dict, description="weekly cost by placement type (pathway.cla.placements)")
     sources: str = ""
 
 
