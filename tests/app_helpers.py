@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,11 +24,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def processes_marked(marker: str) -> list[int]:
+    """Processes whose environment carries ``marker`` (the app and its pool workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+    return found
+
+
+def wait_gone(marker: str, seconds: float = 10.0) -> list[int]:
+    """Wait until no marked process is left; those still there after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while (left := processes_marked(marker)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
 @contextlib.contextmanager
-def running_app(*args: str, timeout: float = 90.0) -> Iterator[str]:
-    """The base URL of a running app; the server is stopped (by its pid) afterwards."""
+def running_app(*args: str, timeout: float = 90.0, kill: bool = False) -> Iterator[str]:
+    """The base URL of a running app; afterwards the server is stopped (by its pid;
+    ``kill``: SIGKILL, as a crash would) and no process of it may be left behind."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    marker = f"CSFLOW_APP_TEST={uuid.uuid4().hex}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), marker.split("=")[0]: marker.split("=")[1]}
     proc = subprocess.Popen([sys.executable, "-m", "simulation", "app", "--port", str(port),
                              *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -45,9 +68,12 @@ def running_app(*args: str, timeout: float = 90.0) -> Iterator[str]:
             time.sleep(0.3)
         yield url
     finally:
-        proc.terminate()
+        proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
         try:
-            proc.wait(10)
+            proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(5)
         proc.stdout.close()
+    left = wait_gone(marker)
+    assert not left, f"processes left running after the app stopped: {left}"

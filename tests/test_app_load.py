@@ -101,3 +101,16 @@ def test_thirty_users_all_answered_without_error():
           f"runs {health['runs_started']}, cache hits {health['cache_hits']}")
     # the room shares work: far fewer runs than the 2 x 30 x 2 x 3 asked for
     assert health["runs_started"] <= len(WHAT_IFS) * REPS  # base + 5 variants, once each
+
+
+def test_an_app_killed_mid_answer_leaves_no_worker_running():
+    """SIGKILL while replications run: the pool's workers notice and exit (checked by
+    ``running_app`` on the way out)."""
+    with running_app("--reps", "50", kill=True) as url:
+        body = json.dumps({"base": "baseline", "whatif": {"staff_pct": 5}}).encode()
+        request = urllib.request.Request(url + "/api/ask", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as res:
+            assert json.load(res)["job"]
+        with urllib.request.urlopen(url + "/api/health", timeout=10) as res:
+            assert json.load(res)["running"] > 0

@@ -229,4 +229,5 @@ def serve(host: str = "127.0.0.1", port: int = 8501, workers: int = 2, reps: int
     print(f"csflow app: starting {workers} worker processes...", flush=True)
     app = create_app(workers, reps, configs, ready_message=(
         f"csflow app: open http://{shown}:{port}/ in a browser (Ctrl-C to stop)"))
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # open event streams must not hold up Ctrl-C for long
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)

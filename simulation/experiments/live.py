@@ -25,6 +25,7 @@ import hashlib
 import heapq
 import itertools
 import multiprocessing
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from simulation.experiments.batch import (
     ReplicationOutput,
     Task,
+    _end_with_parent,
     replication_seed,
     run_replication,
 )
@@ -49,14 +51,16 @@ def digest(scenario: Scenario) -> str:
     return hashlib.sha256(scenario.model_dump_json().encode()).hexdigest()
 
 
-def _warm_worker() -> None:
+def _warm_worker(parent: int) -> None:
     """Import the simulation once per worker, so the first question does not pay for it.
 
-    Workers ignore Ctrl-C: the parent shuts the pool down in order.
+    Workers ignore Ctrl-C (the parent shuts the pool down in order) and exit when the
+    parent is gone, however it ended: an app killed mid-workshop leaves nothing running.
     """
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_parent(parent)
     import simulation.experiments.batch  # noqa: F401
     import simulation.outputs.run  # noqa: F401
 
@@ -158,7 +162,7 @@ class LivePool:
 
     def _new_executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_warm_worker)
+                                   initializer=_warm_worker, initargs=(os.getpid(),))
 
     def warm(self) -> None:
         """Start every worker now (and import the simulation in it), not at the first ask."""
@@ -171,8 +175,8 @@ class LivePool:
             for job in self._jobs.values():
                 job.cancelled = True
             self._heap.clear()
-        if self._own_executor:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._own_executor:  # workers finish their current run, then exit
+            self._executor.shutdown(wait=True, cancel_futures=True)
 
     # ---------------------------------------------------------------- asking
     def submit(self, scenarios: list[Scenario], reps: int, seed: int, years: float) -> Job:
