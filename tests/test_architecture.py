@@ -26,6 +26,7 @@ LAYERS = [
     "simulation.analysis",
     "simulation.report",
     "simulation.experiments",
+    "simulation.app",  # the workshop app: a face; `csflow app` (in cli) starts it
     "simulation.cli",
     "simulation",  # the entry: the public API and ``python -m simulation``
 ]

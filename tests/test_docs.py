@@ -21,7 +21,8 @@ def test_every_kpi_is_documented_and_labelled():
 
 def test_readme_links_only_existing_docs():
     readme = (DOCS.parent / "README.md").read_text()
-    for name in ("scenarios", "kpis", "operating-models", "calibration", "batch", "speed"):
+    for name in ("scenarios", "kpis", "operating-models", "calibration", "batch", "speed",
+                 "app"):
         assert f"docs/{name}.md" in readme
         assert (DOCS / f"{name}.md").exists(), name
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from simulation.cli.app import app_command
 from simulation.cli.batch import compare_command, report_command, sweep_command
 from simulation.cli.council import profile_command
 from simulation.cli.rerun import rerun
@@ -22,7 +23,7 @@ def main() -> None:
 
 
 for command in (validate, run, initial_state, calibrate, compare_command, sweep_command,
-                report_command, profile_command, import_command, rerun):
+                report_command, profile_command, import_command, rerun, app_command):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import from its submodules, so the package never imports itself.
 from simulation.scenario.effects import apply_effects
 from simulation.scenario.loading import (
     ScenarioError,
+    apply_overlay,
     file_sha256,
     load_raw,
     load_scenario,
@@ -19,6 +20,6 @@ from simulation.scenario.schema.scenario import RunSettings, Scenario
 
 __all__ = [
     "PLACES", "STAGES", "Branches", "DistSpec", "Effect", "RunSettings", "Scenario",
-    "ScenarioError", "Stage", "apply_effects", "file_sha256", "load_raw", "load_scenario",
+    "ScenarioError", "Stage", "apply_effects", "apply_overlay", "file_sha256", "load_raw", "load_scenario",
     "validate", "without_effects",
 ]

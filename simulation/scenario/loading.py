@@ -137,6 +137,12 @@ def without_effects(scenario: Scenario) -> Scenario:
     return scenario.model_copy(update={"effects": zeroed})
 
 
+def apply_overlay(scenario: Scenario, overlay: Mapping[str, Any], source: str = "") -> Scenario:
+    """The scenario with an overlay mapping merged on top (as ``overlays:`` files are),
+    validated again: how a what-if changes a scenario without touching the engine."""
+    return validate(_deep_merge(scenario.model_dump(), overlay), source or scenario.name)
+
+
 def load_scenario(path: str | Path, overlays: list[str | Path] | tuple = ()) -> Scenario:
     """Read, merge (``extends``, overlays) and validate a scenario file."""
     return validate(load_raw(path, overlays), str(path))
