@@ -18,7 +18,7 @@ from simulation.scenario.schema.demand import Demand
 from simulation.scenario.schema.effect import Effect
 from simulation.scenario.schema.pathway import InitialState, Pathway
 from simulation.scenario.schema.structure import Structure
-from simulation.scenario.schema.workforce import Costs, Workforce
+from simulation.scenario.schema.workforce import PRESSURE_TARGETS, Costs, Workforce
 from simulation.scenario.targets import check_target
 
 
@@ -73,6 +73,12 @@ class Scenario(Strict):
         return self
 
     def assumed_effects(self) -> list[tuple[str, Effect]]:
-        """Every non-zero assumed effect as (dotted name, effect)."""
-        return [(f"{g}.{n}", e) for g, es in self.effects.items() for n, e in es.items()
-                if e.value != 0]
+        """Every non-zero assumed effect as (dotted name, effect): the practice effects,
+        then the workload feedback (``workforce.pressure``), shown as rate effects on
+        what they scale."""
+        practice = [(f"{g}.{n}", e) for g, es in self.effects.items() for n, e in es.items()
+                    if e.value != 0]
+        pressure = [(f"workforce.pressure.{n}", Effect(
+            kind="rate", target=PRESSURE_TARGETS[n], value=e.value, low=e.low, high=e.high,
+            evidence=e.evidence)) for n, e in self.workforce.pressure.effects()]
+        return practice + pressure

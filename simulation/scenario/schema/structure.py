@@ -42,6 +42,10 @@ class Structure(Strict):
         description="stages allocated even when every worker is at the limit (urgent work)")
     rebalance: bool = Field(
         True, description="when a worker has room, take a case off the most over-limit colleague")
+    new_starter_fill: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        0.0, description="a new worker starting in a vacant post takes cases from colleagues "
+                         "more loaded than them, up to this share of their limit "
+                         "(cause caseload_management)")
 
     @model_validator(mode="after")
     def _coherent(self) -> Structure:
