@@ -173,7 +173,7 @@ class Allocator:
                 unit = Unit(kind, u)
                 size = team.count * weights[u] / sum(weights) \
                     if team.staff_split == "by_locality" else 1.0
-                for role, fte in team.staff.items():
+                for role, fte in scenario.staff_of(team).items():
                     share = roles[role].caseload_share
                     turns = role in turnover_roles if turnover_roles is not None else share > 0
                     for part in _split_fte(fte * size):

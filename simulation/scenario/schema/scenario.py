@@ -17,9 +17,12 @@ from simulation.scenario.schema.base import Positive, Strict
 from simulation.scenario.schema.demand import Demand
 from simulation.scenario.schema.effect import Effect
 from simulation.scenario.schema.pathway import InitialState, Pathway
-from simulation.scenario.schema.structure import Structure
+from simulation.scenario.schema.structure import Structure, Team
 from simulation.scenario.schema.workforce import PRESSURE_TARGETS, Costs, Workforce
 from simulation.scenario.targets import check_target
+
+
+MANAGER = "team_manager"  # the role the management rule sets
 
 
 class RunSettings(Strict):
@@ -56,6 +59,15 @@ class Scenario(Strict):
                 raise ValueError(f"structure.teams.{i}.staff: team {t.name!r} holds "
                                  f"{', '.join(t.holds)} but has no case-holding capacity")
         roles = self.workforce.roles
+        if self.structure.qualified_per_team_manager is not None:
+            if MANAGER not in roles:
+                raise ValueError(f"structure.qualified_per_team_manager: needs a "
+                                 f"{MANAGER!r} role in workforce.roles")
+            for i, t in enumerate(self.structure.teams):
+                if MANAGER in t.staff:
+                    raise ValueError(
+                        f"structure.teams.{i}.staff.{MANAGER}: set by the management rule "
+                        f"(structure.qualified_per_team_manager); remove it (team {t.name!r})")
         for name in self.workforce.turnover_roles or []:
             if name not in roles:
                 raise ValueError(f"workforce.turnover_roles: {name!r} is not in workforce.roles")
@@ -71,6 +83,21 @@ class Scenario(Strict):
                 if problem:
                     raise ValueError(f"effects.{group}.{name}: {problem}")
         return self
+
+    def staff_of(self, team: Team) -> dict[str, float]:
+        """FTE per unit by role, with the team managers the management rule gives."""
+        staff = dict(team.staff)
+        ratio = self.structure.qualified_per_team_manager
+        if ratio is not None:
+            qualified = sum(fte for r, fte in staff.items() if self.workforce.roles[r].qualified)
+            staff[MANAGER] = qualified / ratio
+        return staff
+
+    def qualified_fte(self) -> float:
+        """Qualified case-holding FTE of the whole structure (all units)."""
+        roles = self.workforce.roles
+        return sum(fte * t.count for t in self.structure.teams for r, fte in t.staff.items()
+                   if roles[r].qualified)
 
     def assumed_effects(self) -> list[tuple[str, Effect]]:
         """Every non-zero assumed effect as (dotted name, effect): the practice effects,

@@ -42,6 +42,10 @@ class Structure(Strict):
         description="stages allocated even when every worker is at the limit (urgent work)")
     rebalance: bool = Field(
         True, description="when a worker has room, take a case off the most over-limit colleague")
+    qualified_per_team_manager: Positive | None = Field(
+        None, description="the management rule: each unit gets one team_manager FTE per this "
+                          "many FTE of qualified roles (workforce.roles.*.qualified); teams "
+                          "then declare no team_manager. None: team managers as declared")
     new_starter_fill: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
         0.0, description="a new worker starting in a vacant post takes cases from colleagues "
                          "more loaded than them, up to this share of their limit "

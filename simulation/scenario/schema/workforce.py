@@ -29,6 +29,10 @@ class Role(Strict):
 
     caseload_share: Annotated[float, Field(ge=0.0, le=2.0)] = Field(
         description="share of the team caseload limit one FTE holds (0 = not case-holding)")
+    qualified: bool = Field(
+        False, description="a registered social worker: counts in the qualified case-holding "
+                           "FTE that structures are matched on and that the management rule "
+                           "(structure.qualified_per_team_manager) is applied to")
     weekly_hours: Positive = 37.0
     time_split: dict[Literal["direct", "recording", "travel", "other"], Probability] = Field(
         default_factory=lambda: {"direct": 0.2, "recording": 0.5, "travel": 0.15, "other": 0.15},
