@@ -21,7 +21,6 @@ from simulation.scenario.schema.structure import Structure, Team
 from simulation.scenario.schema.workforce import PRESSURE_TARGETS, Costs, Workforce
 from simulation.scenario.targets import check_target
 
-
 MANAGER = "team_manager"  # the role the management rule sets
 
 
