@@ -11,8 +11,13 @@ workers and applies one set of rules everywhere:
   stages the structure lists in ``over_limit_stages`` are allocated over the limit
   instead, to the least loaded worker present, as councils do with urgent work;
 * a worker who leaves, or is away longer than the cover period, has their cases
-  reallocated inside their unit (cause ``departure`` / ``absence``); when a worker has
-  room and a colleague is over the limit, one case moves (cause ``rebalancing``).
+  reallocated inside their unit (cause ``departure`` / ``absence``);
+* caseload management (cause ``caseload_management``, the DfE reason of that name):
+  when a worker has room and a colleague is over the limit, one case moves; and a
+  new worker starting in a vacant post takes cases from colleagues more loaded than
+  them, up to ``new_starter_fill`` of their limit, as councils do;
+* each unit's load (cases held plus cases waiting, over the capacity of its people in
+  post) is measured by ``unit_excess``; ``models.workforce`` turns it into pressure.
 
 Hub teams, pods and FSP teams differ only in what their scenario declares.
 
@@ -77,7 +82,7 @@ class Worker:
 class Unit:
     """One team: e.g. the Selby hub's intake team, or pod 7."""
 
-    __slots__ = ("team", "index", "posts", "workers", "queue", "free", "overload")
+    __slots__ = ("team", "index", "posts", "workers", "queue", "free", "overload", "excess")
 
     def __init__(self, team: TeamKind, index: int) -> None:
         self.team = team
@@ -87,6 +92,7 @@ class Unit:
         self.queue: list[Request] = []    # cases of this unit waiting for a worker
         self.free = 0                     # sum of the workers' positive room
         self.overload = 0                 # cases held above the limit, summed
+        self.excess = 0.0                 # load above capacity, as last measured
 
     def best_worker(self, exclude: Worker | None = None) -> Worker | None:
         """The present worker with the most room (first listed on ties), or None if all full."""
@@ -155,6 +161,7 @@ class Allocator:
         self.unallocated = dict.fromkeys(STAGES, 0)
         self.over_limit = frozenset(scenario.structure.over_limit_stages)
         self.rebalance = scenario.structure.rebalance
+        self.new_starter_fill = scenario.structure.new_starter_fill
         self._seq = itertools.count()
         roles = scenario.workforce.roles
         turnover_roles = scenario.workforce.turnover_roles
@@ -166,7 +173,7 @@ class Allocator:
                 unit = Unit(kind, u)
                 size = team.count * weights[u] / sum(weights) \
                     if team.staff_split == "by_locality" else 1.0
-                for role, fte in team.staff.items():
+                for role, fte in scenario.staff_of(team).items():
                     share = roles[role].caseload_share
                     turns = role in turnover_roles if turnover_roles is not None else share > 0
                     for part in _split_fte(fte * size):
@@ -190,6 +197,8 @@ class Allocator:
             post.unit.free += worker.free
             if serve:
                 self._serve(post.unit, now)
+                if self.new_starter_fill > 0 and now > 0:
+                    self._take_from_colleagues(worker, now)
         return worker
 
     def leave(self, worker: Worker, now: float, cause: str = "departure",
@@ -347,14 +356,52 @@ class Allocator:
                 return
             child = max(giver.cases, key=lambda c: c.id)  # the newest case moves
             self._take_off(child, giver)
-            child.change_cause = "rebalancing"
+            child.change_cause = "caseload_management"
             self._assign(child, receiver, now)
+
+    def _take_from_colleagues(self, new: Worker, now: float) -> None:
+        """A new starter takes cases off the most loaded colleagues (newest case first)
+        until they hold ``new_starter_fill`` of their limit or nobody is more loaded."""
+        goal = int(self.new_starter_fill * new.capacity)
+        unit = new.unit
+        while len(new.cases) < goal and new.free > 0:
+            giver = max((w for w in unit.workers if w is not new and w.cases),
+                        key=lambda w: len(w.cases) / w.capacity, default=None)
+            if giver is None or \
+                    (len(giver.cases) - 1) / giver.capacity < (len(new.cases) + 1) / new.capacity:
+                return
+            child = max(giver.cases, key=lambda c: c.id)
+            self._take_off(child, giver)
+            child.change_cause = "caseload_management"
+            self._assign(child, new, now)
 
     # ------------------------------------------------------------ measures
     def pending_waits(self, now: float) -> list[float]:
         """Days waited so far by every case still waiting for a worker."""
         queues = [k.queue for k in self.kinds] + [u.queue for k in self.kinds for u in k.units]
         return [now - r[5] for q in queues for r in q if not r[6]]
+
+    def pending_requests(self) -> list[tuple[Any, float]]:
+        """(child, day requested) of every case still waiting for a worker."""
+        queues = [k.queue for k in self.kinds] + [u.queue for k in self.kinds for u in k.units]
+        return [(r[2], r[5]) for q in queues for r in q if not r[6]]
+
+    def unit_excess(self, unit: Unit, cap: float) -> float:
+        """How far ``unit``'s load is above its capacity, as a share of it (0 if not,
+        at most ``cap``). Load: cases its people hold plus cases waiting in its queue and
+        its share of the team's common queue; capacity: the limits of its people in
+        post (at work or away). A unit with nobody in post counts as fully loaded."""
+        capacity = held = 0
+        for w in unit.workers:
+            capacity += w.capacity
+            held += len(w.cases)
+        kind = unit.team
+        waiting = sum(1 for r in unit.queue if not r[6])
+        if kind.queue:
+            waiting += sum(1 for r in kind.queue if not r[6]) / len(kind.units)
+        if capacity <= 0:
+            return cap if held + waiting > 0 else 0.0
+        return min(cap, max(0.0, (held + waiting) / capacity - 1.0))
 
     def allocated_cases(self) -> int:
         return sum(len(w.cases) for k in self.kinds for u in k.units for w in u.workers)

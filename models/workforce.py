@@ -12,8 +12,17 @@ Each post is a small story told by SimPy processes:
   knows them (the team's ``cover``); an absence longer than ``reallocate_after_days``
   becomes a reallocation (cause ``absence``).
 
+Workload feedback (``workforce.pressure``, assumed effects): every ``interval_days``
+each unit's excess load is measured (``Allocator.unit_excess``); people in a unit with
+excess ``x`` leave at their turnover rate times ``1 + turnover x``, start sickness
+spells at the sickness rate times ``1 + sickness x`` (the extra hazard, drawn week by
+week), and assessments started there run ``1 + assessment_duration x`` times as long.
+So cutting staff shows up as more leavers, more sickness and slower assessments, which
+feed back into vacancies and changes of worker.
+
 Randomness comes from one named stream per post, so a post's story does not depend on
-what happens elsewhere.
+what happens elsewhere; the pressure draws come from the ``workforce-pressure`` stream,
+a fixed number per post per measurement, so paired scenarios share them.
 """
 
 from __future__ import annotations
@@ -66,6 +75,51 @@ class WorkforceDynamics:
         self.absence_rate = sum(r for r, _, _ in self.absences)
         self.luck = {p.id: Uniforms(streams.generator("workforce", p.id)) for p in alloc.posts}
         self.recruiting: set[int] = set()
+        p = w.pressure
+        self.pressure_interval = p.interval_days
+        self.max_excess = p.max_excess
+        self.k_turnover = p.factor("turnover")
+        self.k_sickness = p.factor("sickness")
+        self.k_assessment = p.factor("assessment_duration")
+        self.sickness = next(((r, d) for r, d, kind in self.absences if kind == "sickness"),
+                             None)
+        self.pressure_rng = streams.generator("workforce-pressure")
+        self.units = [u for k in alloc.kinds for u in k.units]
+
+    @property
+    def pressure_on(self) -> bool:
+        return bool(self.k_turnover or self.k_sickness or self.k_assessment)
+
+    def duration_factor(self, worker: Worker | None) -> float:
+        """How much longer an assessment run by ``worker`` takes under their unit's load."""
+        if worker is None or not self.k_assessment:
+            return 1.0
+        return 1.0 + self.k_assessment * worker.unit.excess
+
+    # ------------------------------------------------------------------ pressure
+    def _pressure(self) -> Generator[Any, Any, None]:
+        """Measure each unit's load; add the extra leaving and sickness hazard it brings."""
+        env, alloc, dt = self.env, self.alloc, self.pressure_interval
+        posts = alloc.posts
+        while True:
+            yield env.timeout(dt)
+            draws = self.pressure_rng.random((len(posts), 3)).tolist()
+            for unit in self.units:
+                unit.excess = alloc.unit_excess(unit, self.max_excess)
+            for post, (u_leave, u_sick, u_days) in zip(posts, draws, strict=True):
+                worker = post.holder
+                if worker is None or worker.unit.excess <= 0.0:
+                    continue
+                x = worker.unit.excess
+                if self.k_turnover and post.turns_over:
+                    rate = self.agency_turnover if worker.agency else self.turnover
+                    if u_leave < -math.expm1(-rate * self.k_turnover * x * dt):
+                        self._depart(worker)
+                        continue
+                if self.k_sickness and self.sickness is not None and worker.present:
+                    rate, duration = self.sickness
+                    if u_sick < -math.expm1(-rate * self.k_sickness * x * dt):
+                        env.process(self._away(worker, duration.ppf(u_days), "sickness"))
 
     # ------------------------------------------------------------------ set-up
     def staff_day_zero(self) -> None:
@@ -80,6 +134,8 @@ class WorkforceDynamics:
                 self._recruit_later(post, self.d_recruit.ppf(u()) * u())
             else:
                 self._start(self.alloc.hire(post, agency=False, now=0.0))
+        if self.pressure_on:
+            self.env.process(self._pressure())
 
     def _start(self, worker: Worker) -> None:
         if worker.post.turns_over:
@@ -95,6 +151,9 @@ class WorkforceDynamics:
         yield self.env.timeout(-math.log(1.0 - u()) / rate)
         if worker.left:
             return
+        self._depart(worker)
+
+    def _depart(self, worker: Worker) -> None:
         self.rec.departures.append((self.env.now, worker.post.role, worker.agency,
                                     worker.post.fte))
         self.alloc.leave(worker, self.env.now, "departure")
@@ -137,7 +196,10 @@ class WorkforceDynamics:
             if worker.left:
                 return
             duration, kind = self._which_absence(u() * self.absence_rate)
-            yield from self._away(worker, duration.ppf(u()), kind)
+            days = duration.ppf(u())
+            if not worker.present:  # already off sick under pressure: this spell lapses
+                continue
+            yield from self._away(worker, days, kind)
             if worker.left:
                 return
 

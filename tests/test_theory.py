@@ -35,9 +35,11 @@ def mmc_scenario(raw: dict, arrival_rate: float, mean_service: float, servers: i
                              "outcomes": {"close": 1.0, "cin": 0.0, "s47": 0.0, "cla": 0.0}}
     raw["pathway"] = pathway
     raw["initial_state"] = {}
-    # c servers always at work: no turnover, vacancies, leave or sickness.
+    # c servers always at work: no turnover, vacancies, leave or sickness; no workload
+    # feedback (service times do not depend on the queue).
     raw["workforce"] = {**raw["workforce"], "turnover_rate": 0.0, "agency_turnover_rate": 0.0,
-                        "initial_vacancy_rate": 0.0, "annual_leave": None, "sickness": None}
+                        "initial_vacancy_rate": 0.0, "annual_leave": None, "sickness": None,
+                        "pressure": {}}
     raw["structure"] = {"teams": [{"name": "everyone", "holds": list(STAGES),
                                    "caseload_limit": 1, "staff": {"social_worker": servers}}]}
     return validate(raw)

@@ -39,7 +39,7 @@ def test_one_team_holding_every_stage_gives_no_handovers(baseline_raw):
     raw = _static(baseline_raw)
     raw["structure"] = {"teams": [{"name": "one", "count": 25, "holds": list(STAGES),
                                    "caseload_limit": 18,
-                                   "staff": {"team_manager": 1, "social_worker": 7}}]}
+                                   "staff": {"social_worker": 7}}]}
     for k in _kpis(raw):
         assert k["sw_changes_handover"] == 0
         assert k["sw_changes_departure"] == 0 and k["sw_changes_absence"] == 0

@@ -230,7 +230,8 @@ class Simulation:
         wait = self.alloc.enter(child, "assessment", env.now)
         if wait is not None:
             yield wait
-        yield env.timeout(remaining if remaining is not None else self.d_assessment.ppf(u_duration))
+        yield env.timeout(remaining if remaining is not None else self.d_assessment.ppf(u_duration)
+                          * self.workforce.duration_factor(child.worker))
         rec.events["assessment"].append(env.now)
         rec.assessment_working_days.append((env.now - started) / WORKING_DAY)
         return self.assessment_outcome(u_outcome)

@@ -20,7 +20,7 @@ class Child:
     __slots__ = (
         "id", "arrival", "birth_day", "locality", "source", "luck", "place", "spells",
         "worker", "request", "change_cause", "referral_day", "referrals", "initial", "held",
-        "known", "factors", "cla_since",
+        "known", "factors", "cla_since", "gaps",
     )
 
     def __init__(self, cid: int, arrival: float, birth_day: float, locality: int,
@@ -44,6 +44,7 @@ class Child:
         self.known: set[int] = set()       # workers who held or covered the case
         self.factors = factors             # bit mask of parental factors
         self.cla_since: tuple[float, str] | None = None  # current care episode
+        self.gaps: list[tuple[float, float]] = []  # (from, to): waits for a worker over 0 days
 
 
 class Recorder:
@@ -98,6 +99,8 @@ class Recorder:
     def on_wait_end(self, child: Child, stage: str, requested: float, waited: float,
                     allocated: bool) -> None:
         self.waits.append((stage, requested, waited, allocated))
+        if waited > 0:
+            child.gaps.append((requested, requested + waited))
 
     # --------------------------------------------------------------- tables
     def children_table(self) -> pd.DataFrame:

@@ -65,6 +65,11 @@ TARGETS: tuple[Target, ...] = (
     Target("cla_ended_per_10k", 28, 3, "EES e25347dc: 34,450 leavers a year (d)",
            "pathway.cla.duration"),
     Target("mean_caseload", 15.2, 2.0, "workforce, EES 6d765688", ""),
+    # Reasons looked-after children changed social worker (DOMAIN section 3).
+    Target("cla_change_share_caseload_management", 0.17, 0.04, "EES 77d3d950",
+           "structure.new_starter_fill"),
+    Target("cla_change_share_absence", 0.05, 0.03, "EES 77d3d950",
+           "workforce.reallocate_after_days"),
 )
 
 
@@ -81,7 +86,8 @@ def measures(result: RunResult) -> dict[str, float]:
         **{name: k[name] for name in (
             "re_referral_rate", "referral_nfa_rate", "s47_per_referral", "icpc_per_s47",
             "cp_per_icpc", "assessment_median_working_days", "assessments_within_45wd_rate",
-            "mean_caseload")},
+            "mean_caseload", "cla_change_share_caseload_management",
+            "cla_change_share_absence")},
     }
     out.update(dict(zip(CP_BAND_NAMES, bands.tolist(), strict=True)))
     return out

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulation.engine.recorder import Recorder
-from simulation.outputs.measures import money_and_time, worker_changes
+from simulation.engine.recorder import Child, Recorder
+from simulation.outputs.measures import MIN_GAP_DAYS, money_and_time, worker_changes
 from simulation.scenario import Scenario
 
 KPI_ORDER: tuple[str, ...] = (
@@ -26,8 +26,12 @@ KPI_ORDER: tuple[str, ...] = (
     "cin_per_10k_end", "cp_per_10k_end", "cla_per_10k_end", "mean_days_in_care",
     "median_days_in_care", "cla_left_within_28_days_rate", "sw_changes_per_child",
     "children_3plus_workers_rate", "sw_changes_handover", "sw_changes_departure",
-    "sw_changes_absence", "sw_changes_rebalancing", "changes_to_known_worker_rate",
-    "cla_3plus_workers_rate", "mean_days_unallocated", "unallocated_cases_mean",
+    "sw_changes_absence", "sw_changes_caseload_management", "sw_changes_unallocated",
+    "changes_to_known_worker_rate", "cla_3plus_workers_rate", "cla_change_share_handover",
+    "cla_change_share_departure", "cla_change_share_absence",
+    "cla_change_share_caseload_management", "mean_days_unallocated",
+    "child_days_unallocated_per_child", "children_waited_rate", "longest_wait_days",
+    "wait_p95_days", "unallocated_cases_mean",
     "mean_caseload", "face_to_face_hours_per_child_week", "direct_time_coverage_rate",
     "staff_turnover_rate", "agency_share", "vacancy_rate", "staff_cost_gbp",
     "placement_cost_gbp", "total_cost_gbp", "cost_per_child_gbp",
@@ -93,7 +97,22 @@ KPI_INFO: dict[str, KpiInfo] = {
     "sw_changes_handover": KpiInfo("  of which handovers between teams", "ratio"),
     "sw_changes_departure": KpiInfo("  of which a worker leaving", "ratio"),
     "sw_changes_absence": KpiInfo("  of which a long absence", "ratio"),
-    "sw_changes_rebalancing": KpiInfo("  of which caseload rebalancing", "ratio"),
+    "sw_changes_caseload_management": KpiInfo("  of which caseload management", "ratio"),
+    "sw_changes_unallocated": KpiInfo("  of which a period with no worker", "ratio"),
+    "cla_change_share_handover": KpiInfo(
+        "Looked-after children's changes: routine transfer", "rate", 0.19),
+    "cla_change_share_departure": KpiInfo(
+        "Looked-after children's changes: worker left", "rate"),
+    "cla_change_share_absence": KpiInfo(
+        "Looked-after children's changes: absence", "rate", 0.05),
+    "cla_change_share_caseload_management": KpiInfo(
+        "Looked-after children's changes: caseload management", "rate", 0.17),
+    "child_days_unallocated_per_child": KpiInfo(
+        "Days without a worker per child a year", "days"),
+    "children_waited_rate": KpiInfo("Children who waited for a worker in a year", "rate"),
+    "longest_wait_days": KpiInfo("Longest wait for a worker", "days"),
+    "wait_p95_days": KpiInfo("Wait for a worker, 95th percentile of those who waited",
+                             "days"),
     "changes_to_known_worker_rate": KpiInfo("Changes to a worker the family knew", "rate"),
     "cla_3plus_workers_rate": KpiInfo("Looked-after children with 3+ workers in a year",
                                       "rate"),
@@ -223,17 +242,23 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b else math.nan
 
 
+def _p95(values: list[float]) -> float:
+    return float(np.percentile(values, 95)) if values else 0.0
+
+
 def _median(values: Iterable[float]) -> float:
     arr = np.fromiter(values, float)
     return float(np.median(arr)) if arr.size else math.nan
 
 
 def compute_kpis(rec: Recorder, *, years: float, population: int, contacts: int,
-                 pending_waits: list[float], final_counts: dict[str, int]) -> dict[str, float]:
+                 pending_waits: list[float], final_counts: dict[str, int],
+                 pending: Iterable[tuple[Child, float]] = ()) -> dict[str, float]:
     """The KPI row of one run.
 
     ``pending_waits`` are the waits still running at the end (counted, censored at the
     horizon); every other request for a worker, immediate ones included, is in rec.waits.
+    ``pending`` names the children behind them (child, day requested).
     """
     ev = {k: len(v) for k, v in rec.events.items()}
     referrals = ev["referral"]
@@ -269,10 +294,12 @@ def compute_kpis(rec: Recorder, *, years: float, population: int, contacts: int,
         "cla_left_within_28_days_rate": float(np.mean(np.asarray(ended) <= 28)) if ended
         else math.nan,
         "mean_days_unallocated": _ratio(sum(waits), len(waits)),
+        "longest_wait_days": max(waits, default=0.0),
+        "wait_p95_days": _p95([w for w in waits if w >= MIN_GAP_DAYS]),
         "unallocated_cases_mean": float(unalloc.mean()) if len(unalloc) else math.nan,
         "mean_caseload": float(np.mean(caseload)) if caseload else math.nan,
     }
-    kpis.update(worker_changes(rec.children, max(int(math.floor(years + 1e-9)), 1)))
+    kpis.update(worker_changes(rec.children, max(int(math.floor(years + 1e-9)), 1), pending))
     kpis.update(money_and_time(rec.accounts, rec.workforce, rec.departures, years))
     kpis["cost_per_child_gbp"] = _ratio(kpis["total_cost_gbp"],
                                         kpis.pop("children_with_worker_per_year"))

@@ -16,7 +16,13 @@ import numpy as np
 from simulation.engine.recorder import Child
 from simulation.randomness.distributions import DAYS_PER_YEAR
 
-CAUSES = ("handover", "departure", "absence", "rebalancing")
+# Causes of a change of worker. The first four are the model's versions of the DfE
+# reasons (handover = routine transfer between teams); "unallocated" is a period without
+# a worker, counted as a change so that leaving children unallocated never looks stable.
+CAUSES = ("handover", "departure", "absence", "caseload_management", "unallocated")
+DFE_CAUSES = CAUSES[:4]
+# A wait for a worker shorter than this is not a period unallocated for the measures.
+MIN_GAP_DAYS = 1.0
 
 
 def _place_at(child: Child, day: float) -> str | None:
@@ -25,20 +31,39 @@ def _place_at(child: Child, day: float) -> str | None:
     return child.spells[i][0] if i >= 0 else None
 
 
-def worker_changes(children: Iterable[Child], years: int) -> dict[str, float]:
-    """Per simulated year, over children who had a worker in it: changes (all and by cause),
-    the share with 3+ workers, and the DfE stability measure for looked-after children
-    (looked after at the year end, 3+ workers in the year). Years are averaged."""
+def worker_changes(children: Iterable[Child], years: int,
+                   pending: Iterable[tuple[Child, float]] = ()) -> dict[str, float]:
+    """Per simulated year, over children who needed a worker in it (held one or waited
+    for one): changes (all and by cause), the share with 3+ workers, the DfE stability
+    measure for looked-after children (looked after at the year end, 3+ workers in the
+    year), child-days unallocated and the share who waited. Years are averaged.
+
+    A period of ``MIN_GAP_DAYS`` or more without an allocated worker counts as one
+    worker ("nobody") in the year and as one change (cause ``unallocated``), so a child
+    left waiting is never counted as more stable. ``pending`` are the waits still
+    running at the end (child, day requested). Also the causes of changes of children
+    while looked after, as shares over the DfE causes (``cla_change_share_*``).
+    """
+    horizon = years * DAYS_PER_YEAR
     held = np.zeros(years)
     changes = np.zeros((years, len(CAUSES)))
     three_plus = np.zeros(years)
     cla_end = np.zeros(years)
     cla_three_plus = np.zeros(years)
+    unallocated_days = np.zeros(years)
+    waited = np.zeros(years)
+    cla_causes = np.zeros(len(CAUSES))
     cause_index = {c: i for i, c in enumerate(CAUSES)}
+    unallocated = cause_index["unallocated"]
+    running: dict[int, list[float]] = {}
+    for child, requested in pending:
+        running.setdefault(child.id, []).append(requested)
     known = total = 0
     last_year = years - 1
     for child in children:
-        if not child.held:
+        gaps = [(a, b) for a, b in child.gaps if b - a >= MIN_GAP_DAYS]
+        gaps += [(a, horizon) for a in running.get(child.id, ()) if horizon - a >= MIN_GAP_DAYS]
+        if not child.held and not gaps:
             continue
         workers_in: dict[int, set[int]] = {}
         for wid, start, end, cause, was_known in child.held:
@@ -50,6 +75,22 @@ def worker_changes(children: Iterable[Child], years: int) -> dict[str, float]:
                 changes[first, cause_index[cause]] += 1
                 total += 1
                 known += was_known
+                if _place_at(child, start) == "cla":
+                    cla_causes[cause_index[cause]] += 1
+        for k, (start, end) in enumerate(gaps):
+            first = max(int(start // DAYS_PER_YEAR), 0)
+            final = min(int(end // DAYS_PER_YEAR), last_year)
+            for y in range(first, final + 1):
+                workers_in.setdefault(y, set()).add(-1 - k)
+                overlap = min(end, (y + 1) * DAYS_PER_YEAR) - max(start, y * DAYS_PER_YEAR)
+                unallocated_days[y] += max(overlap, 0.0)
+            if first <= last_year and start >= 0:
+                changes[first, unallocated] += 1
+        waited_years = {y for start, end in gaps
+                        for y in range(max(int(start // DAYS_PER_YEAR), 0),
+                                       min(int(end // DAYS_PER_YEAR), last_year) + 1)}
+        for y in waited_years:
+            waited[y] += 1
         for y, workers in workers_in.items():
             held[y] += 1
             many = len(workers) >= 3
@@ -65,9 +106,14 @@ def worker_changes(children: Iterable[Child], years: int) -> dict[str, float]:
             "cla_3plus_workers_rate": _mean(cla_three_plus / cla_end),
             "changes_to_known_worker_rate": known / total if total else math.nan,
             "children_with_worker_per_year": _mean(held),
+            "child_days_unallocated_per_child": _mean(unallocated_days / held),
+            "children_waited_rate": _mean(waited / held),
         }
         for i, cause in enumerate(CAUSES):
             out[f"sw_changes_{cause}"] = _mean(per_child[:, i])
+        dfe = cla_causes[:len(DFE_CAUSES)].sum()
+        for i, cause in enumerate(DFE_CAUSES):
+            out[f"cla_change_share_{cause}"] = cla_causes[i] / dfe if dfe else math.nan
     return out
 
 

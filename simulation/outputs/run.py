@@ -69,7 +69,8 @@ def simulate(scenario: Scenario, seed: int, years: float | None = None) -> RunRe
     final = counts[counts["day"] == counts["day"].max()].set_index("stage")["open"].to_dict()
     kpis = compute_kpis(
         rec, years=sim.years, population=scenario.population,
-        contacts=int(np.sum(sim.contacts.arrival >= 0)), pending_waits=sim.alloc.pending_waits(sim.horizon), final_counts=final)
+        contacts=int(np.sum(sim.contacts.arrival >= 0)), pending_waits=sim.alloc.pending_waits(sim.horizon), final_counts=final,
+        pending=sim.alloc.pending_requests())
     check_run(rec.children, rec.counts, kpis, f"{scenario.name} seed {seed}")
     return RunResult(scenario, seed, sim.years, kpis, counts, sim.events_processed, sim)
 

@@ -35,7 +35,7 @@ def staffing_table(scenarios: list[Scenario]) -> pd.DataFrame:
     for s in scenarios:
         fte: dict[str, float] = {}
         for team in s.structure.teams:
-            for role, per_unit in team.staff.items():
+            for role, per_unit in s.staff_of(team).items():  # with derived team managers
                 fte[role] = fte.get(role, 0.0) + team.count * per_unit
         for role, total in fte.items():
             r = s.workforce.roles[role]

@@ -131,10 +131,15 @@ def validate(data: Mapping[str, Any], source: str = "") -> Scenario:
 
 
 def without_effects(scenario: Scenario) -> Scenario:
-    """The same scenario with every assumed effect set to 0 (the structure alone)."""
+    """The same scenario with every assumed effect set to 0 (the structure alone): the
+    practice effects and the workload feedback (``workforce.pressure``)."""
     zeroed = {g: {n: e.model_copy(update={"value": 0.0}) for n, e in es.items()}
               for g, es in scenario.effects.items()}
-    return scenario.model_copy(update={"effects": zeroed})
+    pressure = scenario.workforce.pressure
+    calm = pressure.model_copy(update={
+        n: e.model_copy(update={"value": 0.0}) for n, e in pressure.effects()})
+    workforce = scenario.workforce.model_copy(update={"pressure": calm})
+    return scenario.model_copy(update={"effects": zeroed, "workforce": workforce})
 
 
 def apply_overlay(scenario: Scenario, overlay: Mapping[str, Any], source: str = "") -> Scenario:

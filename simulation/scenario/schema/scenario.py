@@ -19,11 +19,12 @@ from simulation.scenario.schema.demand import Demand
 from simulation.scenario.schema.effect import Effect
 from simulation.scenario.schema.local import LocalFigure, check_measures
 from simulation.scenario.schema.pathway import InitialState, Pathway
-from simulation.scenario.schema.structure import Structure, size_structure
-from simulation.scenario.schema.workforce import Costs, Workforce
+from simulation.scenario.schema.structure import Structure, Team, size_structure
+from simulation.scenario.schema.workforce import PRESSURE_TARGETS, Costs, Workforce
 from simulation.scenario.targets import check_target
 
 MAX_POPULATION = 100_000_000  # children; sizing a structure to more is refused, not attempted
+MANAGER = "team_manager"  # the role the management rule sets
 
 
 class RunSettings(Strict):
@@ -93,8 +94,19 @@ class Scenario(Strict):
                 raise ValueError(f"structure.teams.{i}.staff: team {t.name!r} holds "
                                  f"{', '.join(t.holds)} but has no case-holding capacity")
         roles = self.workforce.roles
+        if self.structure.qualified_per_team_manager is not None:
+            if MANAGER not in roles:
+                raise ValueError(f"structure.qualified_per_team_manager: needs a "
+                                 f"{MANAGER!r} role in workforce.roles")
+            for i, t in enumerate(self.structure.teams):
+                if MANAGER in t.staff:
+                    raise ValueError(
+                        f"structure.teams.{i}.staff.{MANAGER}: set by the management rule "
+                        f"(structure.qualified_per_team_manager); remove it (team {t.name!r})")
         used = {r for t in self.structure.teams for r in t.staff} | set(
             self.workforce.turnover_roles or [])
+        if self.structure.qualified_per_team_manager is not None:
+            used.add(MANAGER)  # derived per unit by the management rule, not declared
         for name in sorted(set(roles) - used):
             near = difflib.get_close_matches(name, sorted(used), n=1, cutoff=0.9)
             if near:  # an unused role spelt like a used one: a typo beside the real entry
@@ -120,10 +132,31 @@ class Scenario(Strict):
                     raise ValueError(f"effects.{group}.{name}: {problem}")
         return self
 
+    def staff_of(self, team: Team) -> dict[str, float]:
+        """FTE per unit by role, with the team managers the management rule gives."""
+        staff = dict(team.staff)
+        ratio = self.structure.qualified_per_team_manager
+        if ratio is not None:
+            qualified = sum(fte for r, fte in staff.items() if self.workforce.roles[r].qualified)
+            staff[MANAGER] = qualified / ratio
+        return staff
+
+    def qualified_fte(self) -> float:
+        """Qualified case-holding FTE of the whole structure (all units)."""
+        roles = self.workforce.roles
+        return sum(fte * t.count for t in self.structure.teams for r, fte in t.staff.items()
+                   if roles[r].qualified)
+
     def assumed_effects(self) -> list[tuple[str, Effect]]:
-        """Every non-zero assumed effect as (dotted name, effect)."""
-        return [(f"{g}.{n}", e) for g, es in self.effects.items() for n, e in es.items()
-                if e.value != 0]
+        """Every non-zero assumed effect as (dotted name, effect): the practice effects,
+        then the workload feedback (``workforce.pressure``), shown as rate effects on
+        what they scale."""
+        practice = [(f"{g}.{n}", e) for g, es in self.effects.items() for n, e in es.items()
+                    if e.value != 0]
+        pressure = [(f"workforce.pressure.{n}", Effect(
+            kind="rate", target=PRESSURE_TARGETS[n], value=e.value, low=e.low, high=e.high,
+            evidence=e.evidence)) for n, e in self.workforce.pressure.effects()]
+        return practice + pressure
 
 
 def _did_you_mean(names: list[str], known) -> str:

@@ -51,6 +51,14 @@ class Structure(Strict):
     case_holding_fte: Positive | None = Field(
         None, description="declared case-holding capacity (FTE x role caseload_share): teams "
                           "are scaled to it, overriding sized_for_population")
+    qualified_per_team_manager: Positive | None = Field(
+        None, description="the management rule: each unit gets one team_manager FTE per this "
+                          "many FTE of qualified roles (workforce.roles.*.qualified); teams "
+                          "then declare no team_manager. None: team managers as declared")
+    new_starter_fill: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        0.0, description="a new worker starting in a vacant post takes cases from colleagues "
+                         "more loaded than them, up to this share of their limit "
+                         "(cause caseload_management)")
 
     @field_validator("localities")
     @classmethod

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from simulation.scenario.schema.base import (
     DistSpec,
+    NonNegative,
     Probability,
     Strict,
     check_shares,
@@ -29,6 +30,10 @@ class Role(Strict):
 
     caseload_share: Annotated[float, Field(ge=0.0, le=2.0)] = Field(
         description="share of the team caseload limit one FTE holds (0 = not case-holding)")
+    qualified: bool = Field(
+        False, description="a registered social worker: counts in the qualified case-holding "
+                           "FTE that structures are matched on and that the management rule "
+                           "(structure.qualified_per_team_manager) is applied to")
     weekly_hours: Annotated[float, Field(gt=0.0, le=168.0)] = 37.0
     time_split: dict[Literal["direct", "recording", "travel", "other"], Probability] = Field(
         default_factory=lambda: {"direct": 0.2, "recording": 0.5, "travel": 0.15, "other": 0.15},
@@ -53,6 +58,59 @@ class Absence(Strict):
 
     spells_per_year: Annotated[float, Field(ge=0.0, le=365.0)]
     duration: DistSpec
+
+
+class PressureEffect(Strict):
+    """One workload-feedback effect: a rate or duration scaled by (1 + value x excess).
+
+    ``excess`` is how far a unit's load (cases held plus cases waiting for a worker) is
+    above its case-holding capacity, as a share of it, measured as the run goes.
+    """
+
+    value: Annotated[float, Field(ge=0.0, le=20.0)]
+    low: NonNegative
+    high: NonNegative
+    evidence: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _range(self) -> PressureEffect:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low:g}) must not exceed high ({self.high:g})")
+        return self
+
+
+# What each pressure effect scales, for the assumed-effects listings.
+PRESSURE_TARGETS = {
+    "turnover": "workforce.turnover_rate, agency_turnover_rate x (1 + value x excess load)",
+    "sickness": "workforce.sickness.spells_per_year x (1 + value x excess load)",
+    "assessment_duration": "pathway.assessment.duration x (1 + value x excess load)",
+}
+
+
+class Pressure(Strict):
+    """Workload feedback: assumed effects of a unit's load above its limit, measured as
+    the run goes (every ``interval_days``). Zeroed by ``--no-effects``."""
+
+    interval_days: Annotated[float, Field(ge=1.0, le=366.0)] = Field(
+        7.0, description="how often each unit's load is measured (days)")
+    max_excess: Annotated[float, Field(gt=0.0, le=100.0)] = Field(
+        1.0, description="excess load is capped here (1 = twice the capacity)")
+    turnover: PressureEffect | None = Field(
+        None, description="leaving rate of people in an overloaded unit")
+    sickness: PressureEffect | None = Field(
+        None, description="sickness spells of people in an overloaded unit")
+    assessment_duration: PressureEffect | None = Field(
+        None, description="length of assessments started in an overloaded unit")
+
+    def effects(self) -> list[tuple[str, PressureEffect]]:
+        """The declared effects with a non-zero value, as (name, effect)."""
+        return [(n, e) for n in PRESSURE_TARGETS
+                if (e := getattr(self, n)) is not None and e.value != 0]
+
+    def factor(self, name: str) -> float:
+        """The effect's value, 0 when undeclared."""
+        e = getattr(self, name)
+        return e.value if e is not None else 0.0
 
 
 class Workforce(Strict):
@@ -81,6 +139,8 @@ class Workforce(Strict):
         Annotated[float, Field(ge=0.0, le=168.0)]] = Field(
         default_factory=dict,
         description="direct work a case needs a week, by stage (for the time balance)")
+    pressure: Pressure = Field(
+        default_factory=Pressure, description="workload feedback (assumed effects)")
 
 
 class Costs(Strict):
