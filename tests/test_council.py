@@ -181,7 +181,8 @@ def test_doubled_council_has_similar_caseloads(raw):
     mean caseload per worker is the same within the paired 95% CI, plus 5%."""
     one = copy.deepcopy(raw)
     one["population"] = 50_000
-    one["initial_state"] = {k: round(v / 2) for k, v in raw["initial_state"].items()}
+    one["initial_state"] = {k: (round(v / 2) if isinstance(v, int) else v)
+        for k, v in raw["initial_state"].items()}
     two = copy.deepcopy(raw)
     two["initial_state"] = dict(raw["initial_state"])
     small = validate(apply_structure(one, CONFIGS / "pods.yaml"))
@@ -219,7 +220,8 @@ def test_calibrate_tunes_to_local_targets(tmp_path, raw):
     data["structure"].pop("sized_for_population")
     data["population"] = 30_000
     data["structure"]["case_holding_fte"] = 50.0
-    init = {k: round(v * 0.3) for k, v in raw["initial_state"].items()}
+    init = {k: (round(v * 0.3) if isinstance(v, int) else v)
+        for k, v in raw["initial_state"].items()}
     init["cp"] = round(init["cp"] * 1.15)
     data["initial_state"] = init
     src = "test figures"
@@ -232,8 +234,10 @@ def test_calibrate_tunes_to_local_targets(tmp_path, raw):
     before = local_table(validate(data), reps=6, seed=900).set_index("measure")
     assert not before.loc["referrals", "within"]
     out = tmp_path / "tuned.yaml"
+    # 8 replications: with 4, the tuned CP stock on fresh seeds sat at the edge of the
+    # tolerance (its year-1 spread grew with the history and workload mechanisms)
     result = CliRunner().invoke(main, ["calibrate", str(path), "--local", "--tune",
-                                       "--tuned", str(out), "--reps", "4", "--seed", "3"])
+                                       "--tuned", str(out), "--reps", "8", "--seed", "3"])
     assert result.exit_code == 0, result.output
     tuned = load_scenario(out)
     assert tuned.demand.front_door.referral_rate < 0.168
@@ -245,7 +249,8 @@ def test_calibrate_tunes_to_local_targets(tmp_path, raw):
 def test_tuning_is_deterministic(raw):
     data = copy.deepcopy(raw)
     data["population"] = 10_000
-    data["initial_state"] = {k: round(v * 0.1) for k, v in raw["initial_state"].items()}
+    data["initial_state"] = {k: (round(v * 0.1) if isinstance(v, int) else v)
+        for k, v in raw["initial_state"].items()}
     data["local_figures"] = {"referrals": {"values": {2024: 450}, "source": "x"}}
     a, _ = tune_local(data, reps=2, seed=1, iterations=1)
     b, _ = tune_local(data, reps=2, seed=1, iterations=1)
@@ -322,7 +327,8 @@ def test_change_at_a_date_shows_in_the_weekly_series_after_it_only(raw):
     data = copy.deepcopy(raw)
     data["population"] = 30_000
     data["structure"]["case_holding_fte"] = 50.0
-    data["initial_state"] = {k: round(v * 0.3) for k, v in raw["initial_state"].items()}
+    data["initial_state"] = {k: (round(v * 0.3) if isinstance(v, int) else v)
+        for k, v in raw["initial_state"].items()}
     step = copy.deepcopy(data)
     step["demand"]["changes"] = [{"at_years": 0.5, "factor": 1.3, "reason": "new front door"}]
     a, b = simulate(validate(data), 2, 1.0), simulate(validate(step), 2, 1.0)

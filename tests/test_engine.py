@@ -25,6 +25,10 @@ def test_every_child_is_in_exactly_one_place_at_every_snapshot(two_years):
     sim = two_years.simulation
     initial = sim.first_contact_id
     arrived = initial + np.searchsorted(sim.contacts.arrival, stocks.index, side="right")
+    # unaccompanied children enter care directly (those in care on day 0 arrived before it)
+    uasc = np.sort([c.arrival for c in sim.rec.children if c.uasc])
+    assert len(uasc) > 0
+    arrived = arrived + np.searchsorted(uasc, stocks.index, side="right")
     # The weekly stocks add up to everyone who has arrived, at every snapshot and the end.
     np.testing.assert_array_equal(stocks[list(PLACES)].sum(axis=1).to_numpy(), arrived)
 
@@ -42,7 +46,8 @@ def test_every_child_is_in_exactly_one_place_at_every_snapshot(two_years):
 def test_children_table_has_one_row_per_arrived_child(two_years):
     children = two_years.children()
     sim = two_years.simulation
-    assert len(children) == sim.first_contact_id + len(sim.contacts.arrival)
+    uasc = int(children["unaccompanied"].sum())
+    assert len(children) == sim.first_contact_id + len(sim.contacts.arrival) + uasc
     assert children["child_id"].is_unique
     assert set(children["final_place"]) <= set(PLACES)
 

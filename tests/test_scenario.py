@@ -122,6 +122,18 @@ BROKEN = [
     ("stage lasting no time", lambda d: _set(d, "pathway.cin.duration",
                                              {"dist": "fixed", "value": 0}),
      "pathway.cin.duration: bad distribution: mean 0 days; a stage must last at least 1 day"),
+    ("applies_to outside the pathway", lambda d: _set(d, "effects", {"x": {"y": {
+        "kind": "rate", "target": "structure.teams.*.caseload_limit", "value": -0.1,
+        "low": -0.2, "high": 0, "evidence": "none",
+        "applies_to": {"factors": ["mental_health"]}}}}), "targets must be in pathway"),
+    ("unknown factor", lambda d: _set(d, "effects", {"x": {"y": {
+        "kind": "duration", "target": "pathway.cp.duration", "value": -0.1,
+        "low": -0.2, "high": 0, "evidence": "none",
+        "applies_to": {"factors": ["poverty"]}}}}), "applies_to.factors"),
+    ("uasc placement unknown", lambda d: _set(d, "demand.unaccompanied.placements",
+                                              {"hotel": 1.0}), "not in pathway.cla.placements"),
+    ("history odds not positive", lambda d: _set(d, "pathway.history.previous_cp.odds_ratio",
+                                                 0), "pathway.history.previous_cp.odds_ratio"),
 ]
 
 

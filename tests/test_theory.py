@@ -29,6 +29,7 @@ def mmc_scenario(raw: dict, arrival_rate: float, mean_service: float, servers: i
                      "front_door": {"decision_time": {"dist": "fixed", "value": 0},
                                     "referral_rate": 1.0},
                      "re_referral": {"probability": 0.0, "delay": {"dist": "fixed", "value": 1}}}
+    raw["demand"].pop("unaccompanied", None)  # no direct entries to care: one queue only
     pathway = dict(raw["pathway"])
     pathway["referral_nfa_rate"] = 0.0
     pathway["assessment"] = {"duration": {"dist": "exponential", "mean": mean_service},

@@ -32,6 +32,12 @@ def year_end_stock(stocks: pd.DataFrame, stage: str, year: float = 1.0) -> float
     return float(rows["open"].mean()) if len(rows) else None
 
 
+def day_zero_stock(stocks: pd.DataFrame, stage: str) -> int:
+    """Open cases of ``stage`` at the first snapshot (mean over replications), or 0."""
+    rows = stocks[(stocks["stage"] == stage) & (stocks["day"] == stocks["day"].min())]
+    return round(float(rows["open"].mean())) if len(rows) else 0
+
+
 def drift_warnings(name: str, initial: Mapping[str, int], stocks: pd.DataFrame,
                    flows: Mapping[str, tuple[float, float]],
                    margin: float = DRIFT_MARGIN, effects: bool = False) -> list[str]:
@@ -46,7 +52,9 @@ def drift_warnings(name: str, initial: Mapping[str, int], stocks: pd.DataFrame,
            "lengths and entry rates, or `csflow calibrate --local --tune`)")
     out = []
     for stage in DRIFT_STAGES:
-        start = initial.get(stage, 0)
+        # the declared count, or the day-0 stock where the run starts more (looked-after
+        # unaccompanied children arrive on their own stream and are not in initial_state)
+        start = max(initial.get(stage, 0), day_zero_stock(stocks, stage))
         end = year_end_stock(stocks, stage)
         if not start or end is None:
             continue

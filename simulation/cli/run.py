@@ -138,15 +138,19 @@ def initial_state(scenario: str, years: float, reps: int, seed: int) -> None:
 
     Runs ``reps`` replications and averages the open cases over the second half.
     """
-    from simulation.experiments.steady_state import steady_state_caseload
+    from simulation.experiments.steady_state import steady_state
 
     s = load_or_fail(scenario)
-    counts = steady_state_caseload(s, years=years, reps=reps, seed=seed)
+    counts, history = steady_state(s, years=years, reps=reps, seed=seed)
     click.echo(f"# steady state of {s.name}: mean over years {years / 2:g}-{years:g}, "
                f"{reps} replications")
     click.echo("initial_state:")
     for name, value in counts.items():
         click.echo(f"  {name}: {value}")
+    click.echo("  history:   # shares with each past, at the end of the runs")
+    for kind, shares in history.items():
+        inner = ", ".join(f"{k}: {v:g}" for k, v in shares.items())
+        click.echo(f"    {kind}: {{{inner}}}")
 
 
 @click.command()

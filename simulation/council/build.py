@@ -59,7 +59,10 @@ def solve_profile(profile: Profile, profile_path: str | Path) -> tuple[dict[str,
     open_ = profile.open
     cin_k = solve.duration_multiplier(p.cin.duration, flows.cin, open_.cin)
     cp_k = solve.duration_multiplier(p.cp.duration, flows.cp, open_.cp)
-    cla_k = solve.care_multiplier(template, flows.cla, open_.cla, "open.cla")
+    # the looked-after count includes unaccompanied children, who come on their own stream
+    cla_others = max(round(open_.cla - solve.unaccompanied_in_care(template, profile.population)),
+                     1)
+    cla_k = solve.care_multiplier(template, flows.cla, cla_others, "open.cla")
     t_init = template.initial_state
     diff: dict[str, Any] = {
         "name": profile.name,
@@ -84,7 +87,7 @@ def solve_profile(profile: Profile, profile_path: str | Path) -> tuple[dict[str,
         "initial_state": {
             "assessment": round(t_init.assessment * flows.assessments / t_flows.assessments),
             "s47": round(t_init.s47 * flows.s47 / t_flows.s47),
-            "cin": open_.cin, "cp": open_.cp, "cla": open_.cla,
+            "cin": open_.cin, "cp": open_.cp, "cla": cla_others,
             "closed_returning": round(t_init.closed_returning * referrals / t_referrals),
         },
         "local_figures": local_figures(profile),

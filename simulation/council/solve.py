@@ -106,6 +106,23 @@ def care_mean_years(s: Scenario, multiplier: float) -> float:
     return float(np.minimum(lengths[:, None], room[None, :]).mean()) / DAYS_PER_YEAR
 
 
+def unaccompanied_in_care(s: Scenario, population: int) -> float:
+    """Unaccompanied children looked after in steady state (``demand.unaccompanied``):
+    entries a year x mean time in care, cut off at the leaving age. They are part of a
+    council's looked-after count but arrive on their own stream, so the other children's
+    care lengths and day-0 count must hold the rest."""
+    spec = s.demand.unaccompanied
+    if spec is None or spec.entries_per_10k == 0:
+        return 0.0
+    lengths = build_distribution(spec.duration).ppf_many(GRID[::10])
+    bands = spec.age_at_entry_years
+    ages = build_distribution({"dist": "histogram", "edges": bands.edges,
+                               "weights": bands.weights, "unit": "years"}).ppf_many(GRID[::20])
+    room = np.maximum(s.pathway.cla.leaving_age_years * DAYS_PER_YEAR - ages, 0.0)
+    stay = float(np.minimum(lengths[:, None], room[None, :]).mean()) / DAYS_PER_YEAR
+    return spec.entries_per_10k * population / 10_000 * stay
+
+
 def duration_multiplier(spec: dict[str, Any], entries: float, stock: float) -> float:
     """Stretch of a plan length so entries x mean length = stock (Little's law)."""
     return stock / entries / mean_years(spec)

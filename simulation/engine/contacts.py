@@ -35,6 +35,20 @@ class Contacts:
     factors: np.ndarray      # bit mask of parental factors (FACTOR_BITS)
     luck: np.ndarray         # per-child uniforms (rows used only for referred children)
     key: np.ndarray          # the child's stream key: index in its layer (+ layer << 40)
+    past: np.ndarray         # bit mask: 1 = a CP plan before the run saw them, 2 = care
+
+
+PAST_CP, PAST_CLA = 1, 2
+
+
+@dataclass(frozen=True)
+class Unaccompanied:
+    """Unaccompanied asylum-seeking children entering care (own streams: ``uasc-*``)."""
+
+    arrival: np.ndarray      # day of entry to care, increasing
+    age_years: np.ndarray
+    locality: np.ndarray
+    luck: np.ndarray
 
 
 def age_distribution(scenario: Scenario) -> Distribution:
@@ -53,6 +67,34 @@ def factor_masks(scenario: Scenario, u: np.ndarray) -> np.ndarray:
     p = scenario.demand.parental_factors
     prevalence = np.array([getattr(p, f) for f in PARENTAL_FACTORS])
     return ((u < prevalence) * FACTOR_BITS).sum(axis=1)
+
+
+def past_masks(scenario: Scenario, u: np.ndarray) -> np.ndarray:
+    """Earlier involvement new referrals bring with them, one uniform column each."""
+    h = scenario.pathway.history
+    return ((u[:, 0] < h.previous_cp.new_referral_share) * PAST_CP
+            + (u[:, 1] < h.previous_cla.new_referral_share) * PAST_CLA)
+
+
+def draw_unaccompanied(scenario: Scenario, streams: Streams, horizon: float) -> Unaccompanied:
+    """Entries of unaccompanied children over [0, horizon), a Poisson stream of their own."""
+    spec = scenario.demand.unaccompanied
+    rate = 0.0 if spec is None else spec.entries_per_10k * scenario.population / 10_000
+    rng = streams.generator("uasc-arrivals")
+    # from before day 0, so that those still in care on day 0 are there (see the journey)
+    start = 0.0 if spec is None else -(spec.age_at_entry_years.edges[-1]
+                                       - spec.age_at_entry_years.edges[0]) * DAYS_PER_YEAR
+    n = int(rng.poisson(rate * (horizon - start) / DAYS_PER_YEAR)) if rate > 0 else 0
+    arrival = np.sort(rng.uniform(start, horizon, n))  # a Poisson process, given its count
+    u = streams.generator("uasc-attributes").random((n, 2))
+    if spec is not None and n:
+        bands = spec.age_at_entry_years.model_dump()
+        ages = build_distribution({"dist": "histogram", **bands, "unit": "years"})
+        age = ages.ppf_many(u[:, 0]) / DAYS_PER_YEAR
+    else:
+        age = np.zeros(n)
+    return Unaccompanied(arrival=arrival, age_years=age, locality=localities(scenario, u[:, 1]),
+                         luck=streams.generator("uasc-luck").random((n, LUCK_PER_CHILD)))
 
 
 def demand_multiplier(scenario: Scenario, day: np.ndarray, age_years: np.ndarray) -> np.ndarray:
@@ -109,6 +151,7 @@ def _layer(scenario: Scenario, streams: Streams, layer: int, start: float, horiz
         factors=factor_masks(scenario, u[:, 5:8]),
         luck=streams.generator("journey" + suffix).random((n, LUCK_PER_CHILD)),
         key=np.zeros(n, dtype=np.int64),
+        past=past_masks(scenario, streams.generator("child-history" + suffix).random((n, 2))),
     )
     keep = drawn.decision >= 0.0
     # the key is the child's place among the kept: what it always was for layer 0

@@ -8,6 +8,10 @@ Read ``Simulation.journey`` top to bottom: it is the flow chart of DOMAIN.md sec
     CP plan    -> step down to CIN | close | looked after   (reviews at 3 months, then 6-monthly)
     looked after -> home | SGO | adoption | other | turns 18  -> closed
     closed     -> maybe re-referred later
+    unaccompanied children (16-17) -> looked after directly -> leave at 18 (or earlier)
+
+A child carries their past (CP plans and periods of care so far); the pathway numbers a
+child meets depend on it and on their parental factors (``routing.Routes``).
 
 Every stage from assessment on needs an allocated social worker from a team that
 holds it (``models.teams.Allocator``). Contacts that end at the front door are
@@ -18,7 +22,6 @@ The time unit is the calendar day.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Generator
 from typing import Any
 
@@ -29,13 +32,18 @@ from models.accounts import WeeklyAccounts
 from models.teams import Allocator
 from models.workforce import WorkforceDynamics
 from simulation.engine.contacts import (
+    PAST_CLA,
+    PAST_CP,
     Contacts,
+    Unaccompanied,
     age_distribution,
     draw_contacts,
+    draw_unaccompanied,
     factor_masks,
     localities,
 )
 from simulation.engine.recorder import Child, Recorder
+from simulation.engine.routing import Decision, Routes, Routing
 from simulation.randomness.distributions import (
     DAYS_PER_UNIT,
     DAYS_PER_YEAR,
@@ -49,24 +57,6 @@ from simulation.scenario.effects import apply_effects
 
 WORKING_DAY = DAYS_PER_UNIT["working_days"]
 PREVIOUS_EPISODE_DAYS = 91.0
-
-
-class Decision:
-    """Mutually exclusive branches picked by one uniform against cumulative shares."""
-
-    __slots__ = ("labels", "cum")
-
-    def __init__(self, branches: list[tuple[str, float]]) -> None:
-        self.labels = [b for b, _ in branches]
-        total, cum = 0.0, []
-        for _, p in branches:
-            total += p
-            cum.append(total)
-        cum[-1] = 1.0 + 1e-12  # u < 1 always lands in a branch despite rounding
-        self.cum = cum
-
-    def __call__(self, u: float) -> str:
-        return self.labels[bisect.bisect_right(self.cum, u)]
 
 
 class Simulation:
@@ -85,31 +75,21 @@ class Simulation:
         self.workforce = WorkforceDynamics(self.effective, self.env, self.alloc, self.streams,
                                            self.rec)
         self.accounts = WeeklyAccounts(self.effective, self.alloc)
+        self.rec.adult_ledger = self.accounts
+        self.routes = Routes(scenario, self.effective)
         self._compile(self.effective)
 
     # ------------------------------------------------------------------ set-up
     def _compile(self, s: Scenario) -> None:
         """Turn the scenario's declarations into fast callables for the hot path."""
         p, d = s.pathway, s.demand
-        self.d_assessment = build_distribution(p.assessment.duration)
-        self.d_time_to_icpc = build_distribution(p.s47.time_to_icpc)
-        self.d_s47_no_icpc = build_distribution(p.s47.duration_no_icpc)
-        self.d_cin = build_distribution(p.cin.duration)
-        self.d_cp = build_distribution(p.cp.duration)
-        self.d_cla = build_distribution(p.cla.duration)
+        base = self.routes.default  # the pathway of a child with no factors and no past
+        self.d_assessment, self.d_time_to_icpc = base.d_assessment, base.d_time_to_icpc
+        self.d_cin, self.d_cp, self.d_cla = base.d_cin, base.d_cp, base.d_cla
         self.d_front_door = build_distribution(d.front_door.decision_time)
         self.d_re_referral = build_distribution(d.re_referral.delay)
-        self.assessment_outcome = Decision(p.assessment.outcomes.items())
-        self.no_icpc_outcome = Decision(p.s47.no_icpc_outcomes.items())
-        self.icpc_otherwise = Decision(p.icpc.otherwise.items())
-        self.cin_outcome = Decision(p.cin.outcomes.items())
-        self.cp_outcome = Decision(p.cp.outcomes.items())
-        self.cla_exit = Decision(p.cla.exits.items())
-        self.placement = Decision(list(p.cla.placements.items()))
         self.rec.placements = dict.fromkeys(p.cla.placements, 0)
-        self.nfa_rate = p.referral_nfa_rate
-        self.icpc_rate = p.s47.icpc_rate
-        self.cp_plan_rate = p.icpc.cp_plan_rate
+        self.uasc_route = self._uasc_routing(s)
         self.re_referral_p = d.re_referral.probability
         self.adult_age_days = p.cla.leaving_age_years * DAYS_PER_YEAR
         month = DAYS_PER_YEAR / 12
@@ -121,13 +101,39 @@ class Simulation:
             "cp": self._cp, "cla": self._cla,
         }
 
+    def _uasc_routing(self, s: Scenario) -> Routing | None:
+        """Care as unaccompanied children meet it: their placement mix and time in care; an
+        exit before 18 is 'other' (to family, an age reassessment, moving on)."""
+        spec = s.demand.unaccompanied
+        if spec is None:
+            return None
+        route = Routing(s.pathway)
+        route.placement = Decision(list(spec.placements.items()))
+        route.d_cla = build_distribution(spec.duration)
+        route.cla_exit = Decision([("other", 1.0)])
+        return route
+
+    def _route(self, child: Child) -> Routing:
+        """The pathway numbers this child meets now: their factors and their past. Kept on
+        the child (``child.route``) and renewed when their past changes."""
+        if child.uasc:
+            return self.uasc_route
+        return self.routes.get(child.factors, child.cp_plans > 0, child.cla_periods > 0)
+
     def _make_child(self, cid: int, key: int, arrival: float, age_years: float,
                     locality: int, source: str, luck_row: list[float],
-                    initial: bool = False, factors: int = 0) -> Child:
-        luck = Luck(luck_row, self.streams, key, "luck-initial" if initial else "luck-contact")
+                    initial: bool = False, factors: int = 0, past: int = 0,
+                    stream: str | None = None) -> Child:
+        name = stream or ("luck-initial" if initial else "luck-contact")
+        luck = Luck(luck_row, self.streams, key, name)
         child = Child(cid, arrival, arrival - age_years * DAYS_PER_YEAR,
                       min(int(locality), len(self.effective.structure.localities) - 1),
                       source, luck, initial, factors)
+        if past & PAST_CP:
+            child.cp_plans = 1
+        if past & PAST_CLA:
+            child.cla_periods = 1
+        child.route = self._route(child)
         self.rec.children.append(child)
         return child
 
@@ -149,6 +155,8 @@ class Simulation:
         age_dist = age_distribution(s)
         pool = 20_000
         starts = []
+        history = s.initial_state.history
+        past_rng = self.streams.generator("initial-history")
         for stage in (*STAGES, "closed_returning"):
             n = getattr(s.initial_state, stage)
             if n == 0:
@@ -169,11 +177,14 @@ class Simulation:
             locality = localities(s, u[:, 2])
             factors = factor_masks(s, u[:, 3:6]).tolist()
             luck = luck_rows(rng.random((n, LUCK_PER_CHILD)))
+            u_past = past_rng.random((n, 2))
+            past = ((u_past[:, 0] < history.previous_cp.get(stage, 0.0)) * PAST_CP
+                    + (u_past[:, 1] < history.previous_cla.get(stage, 0.0)) * PAST_CLA)
             for i in range(n):
                 cid = len(self.rec.children)
                 child = self._make_child(
                     cid, cid, -float(elapsed[i]), float(entry_age[i]), int(locality[i]),
-                    "initial", luck[i], initial=True, factors=factors[i])
+                    "initial", luck[i], initial=True, factors=factors[i], past=int(past[i]))
                 starts.append((child, stage, float(remaining[i]), float(elapsed[i])))
         order = rng.permutation(len(starts))  # allocation order on day 0
         for i in order:
@@ -205,7 +216,9 @@ class Simulation:
         self.rec.move(child, "closed", self.env.now)
         child.referral_day = -elapsed - PREVIOUS_EPISODE_DAYS
         self.rec.returning += 1
+        child.due_back = True
         yield self.env.timeout(remaining)
+        child.due_back = False
         self.rec.returning -= 1
         return "referral"
 
@@ -217,7 +230,7 @@ class Simulation:
             events["re_referral_12m"].append(now)
         child.referral_day = now
         child.referrals += 1
-        if child.luck() < self.nfa_rate:
+        if child.luck() < child.route.nfa_rate:
             events["referral_nfa"].append(now)
             return "close"
         return "assessment"
@@ -230,11 +243,13 @@ class Simulation:
         wait = self.alloc.enter(child, "assessment", env.now)
         if wait is not None:
             yield wait
-        yield env.timeout(remaining if remaining is not None else self.d_assessment.ppf(u_duration)
+        route = child.route
+        yield env.timeout(remaining if remaining is not None
+                          else route.d_assessment.ppf(u_duration)
                           * self.workforce.duration_factor(child.worker))
         rec.events["assessment"].append(env.now)
         rec.assessment_working_days.append((env.now - started) / WORKING_DAY)
-        return self.assessment_outcome(u_outcome)
+        return route.assessment_outcome(u_outcome)
 
     def _s47(self, child: Child, remaining: float | None, elapsed: float):
         """Strategy meeting and s47 enquiry; some reach an initial CP conference."""
@@ -245,14 +260,15 @@ class Simulation:
         wait = self.alloc.enter(child, "s47", env.now)
         if wait is not None:
             yield wait
-        if u_icpc < self.icpc_rate:
+        route = child.route
+        if u_icpc < route.icpc_rate:
             yield env.timeout(remaining if remaining is not None
-                              else self.d_time_to_icpc.ppf(u_duration))
+                              else route.d_time_to_icpc.ppf(u_duration))
             rec.events["icpc"].append(env.now)
-            return "cp" if u_plan < self.cp_plan_rate else self.icpc_otherwise(u_next)
+            return "cp" if u_plan < route.cp_plan_rate else route.icpc_otherwise(u_next)
         yield env.timeout(remaining if remaining is not None
-                          else self.d_s47_no_icpc.ppf(u_duration))
-        return self.no_icpc_outcome(u_next)
+                          else route.d_s47_no_icpc.ppf(u_duration))
+        return route.no_icpc_outcome(u_next)
 
     def _start_plan(self, child: Child, stage: str, counter: str,
                     remaining: float | None) -> None:
@@ -268,16 +284,25 @@ class Simulation:
         env = self.env
         self._start_plan(child, "cin", "cin_start", remaining)
         u_duration, u_next = child.luck(), child.luck()
-        yield env.timeout(remaining if remaining is not None else self.d_cin.ppf(u_duration))
-        return self.cin_outcome(u_next)
+        route = child.route
+        yield env.timeout(remaining if remaining is not None else route.d_cin.ppf(u_duration))
+        return route.cin_outcome(u_next)
 
     def _cp(self, child: Child, remaining: float | None, elapsed: float):
         """A CP plan, reviewed at 3 months then 6-monthly, ending by one of its routes."""
         env, rec = self.env, self.rec
         start = env.now - elapsed
         self._start_plan(child, "cp", "cp_start", remaining)
+        if remaining is None and child.cp_plans:
+            rec.events["cp_start_repeat"].append(env.now)
+        if child.cp_plans == 0:
+            child.cp_plans = 1
+            child.route = self._route(child)
+        else:
+            child.cp_plans += 1
         u_duration, u_next = child.luck(), child.luck()
-        yield env.timeout(remaining if remaining is not None else self.d_cp.ppf(u_duration))
+        route = child.route
+        yield env.timeout(remaining if remaining is not None else route.d_cp.ppf(u_duration))
         # Review conferences change nothing the model tracks, so they are counted, not
         # simulated as events.
         review, reviews = start + self.first_review, rec.events["cp_review"]
@@ -286,7 +311,7 @@ class Simulation:
                 reviews.append(review)
             review += self.review_interval
         rec.cp_lengths.append(env.now - start)
-        return self.cp_outcome(u_next)
+        return route.cp_outcome(u_next)
 
     def _cla(self, child: Child, remaining: float | None, elapsed: float):
         """A looked-after episode: a placement, then an exit route (or turning 18)."""
@@ -294,16 +319,24 @@ class Simulation:
         start = env.now - elapsed
         self._start_plan(child, "cla", "cla_start", remaining)
         u_duration, u_placement, u_exit = child.luck(), child.luck(), child.luck()
-        placement = self.placement(u_placement)
-        length = remaining if remaining is not None else self.d_cla.ppf(u_duration)
+        routing = child.route
+        if child.cla_periods == 0:
+            child.cla_periods = 1
+            child.route = self._route(child)
+        else:
+            child.cla_periods += 1
+        placement = routing.placement(u_placement)
+        length = remaining if remaining is not None else routing.d_cla.ppf(u_duration)
         to_adulthood = child.birth_day + self.adult_age_days - env.now
-        if to_adulthood <= length:
+        if to_adulthood <= length + 1e-9:  # (day 0's unaccompanied children end exactly at 18)
             length, route = max(to_adulthood, 0.0), "18+"
         else:
-            route = self.cla_exit(u_exit)
+            route = routing.cla_exit(u_exit)
         rec.placements[placement] += 1
         child.cla_since = (start, placement)
+        rec.uasc_in_care += child.uasc
         yield env.timeout(length)
+        rec.uasc_in_care -= child.uasc
         rec.placements[placement] -= 1
         child.cla_since = None
         rec.cla_episodes.append((child.id, start, env.now, placement, route))
@@ -315,11 +348,13 @@ class Simulation:
         self.rec.move(child, "closed", env.now)
         self.alloc.close(child, env.now)
         u_return, u_delay = child.luck(), child.luck()
-        if u_return < self.re_referral_p:
+        if u_return < self.re_referral_p and not child.uasc:
             delay = self.d_re_referral.ppf(u_delay)
             if env.now + delay < child.birth_day + self.adult_age_days:
                 self.rec.returning += 1
+                child.due_back = True
                 yield env.timeout(delay)
+                child.due_back = False
                 self.rec.returning -= 1
                 return "referral"
         return None
@@ -338,6 +373,7 @@ class Simulation:
         source = [self.sources[i] for i in contacts.source[order].tolist()]
         factors = contacts.factors[order].tolist()
         keys = contacts.key[order].tolist()
+        past = contacts.past[order].tolist()
         for j, k in enumerate(order.tolist()):
             t = decision[j]
             if t >= self.horizon:
@@ -345,10 +381,50 @@ class Simulation:
             if t > env.now:
                 yield env.timeout(t - env.now)
             child = self._make_child(first_id + k, keys[j], arrival[j], age[j], locality[j],
-                                     source[j], rows[j], factors=factors[j])
+                                     source[j], rows[j], factors=factors[j], past=past[j])
             child.spells.append(("front_door", child.arrival))
             env.process(self.journey(child, "referral"))
             self.processes_started += 1
+
+    def _unaccompanied(self, arrivals: Unaccompanied, first_id: int):
+        """Unaccompanied children entering care on their arrival days (no front door).
+
+        The stream starts before day 0 (entrants are at most two years from 18): those who
+        arrived earlier and are still in care on day 0 are day 0's unaccompanied children
+        (their own stationary law, so ``initial_state.cla`` excludes them), started at once
+        like the initial caseload. Their time in care is drawn as the journey would (first
+        uniform of their row, capped at 18).
+        """
+        env = self.env
+        rows = luck_rows(arrivals.luck)
+        age_days = (arrivals.age_years * DAYS_PER_YEAR).tolist()
+        times = arrivals.arrival.tolist()
+        first_new = int(np.searchsorted(arrivals.arrival, 0.0))
+        for j in range(first_new):
+            t = times[j]
+            stay = min(self.uasc_route.d_cla.ppf(rows[j][0]), self.adult_age_days - age_days[j])
+            if stay > -t:  # otherwise they left care before day 0
+                self._start_unaccompanied(first_id + j, j, t, age_days[j], arrivals, rows[j],
+                                          stay + t, -t)
+
+        def entries():
+            for j in range(first_new, len(times)):
+                if times[j] > env.now:
+                    yield env.timeout(times[j] - env.now)
+                self._start_unaccompanied(first_id + j, j, times[j], age_days[j], arrivals,
+                                          rows[j])
+        env.process(entries())
+
+    def _start_unaccompanied(self, cid: int, j: int, t: float, age_days: float,
+                             arrivals: Unaccompanied, row: Any,
+                             remaining: float | None = None, elapsed: float = 0.0) -> None:
+        child = self._make_child(cid, j, t, age_days / DAYS_PER_YEAR,
+                                 int(arrivals.locality[j]), "unaccompanied", row,
+                                 stream="luck-uasc")
+        child.uasc = True
+        child.route = self.uasc_route
+        self.env.process(self.journey(child, "cla", remaining, elapsed))
+        self.processes_started += 1
 
     def _snapshots(self, contacts: Contacts):
         interval = self.effective.run.snapshot_interval_days
@@ -368,14 +444,16 @@ class Simulation:
             snap((now, stage, counts[stage], unalloc[stage]))
         snap((now, "closed", counts["closed"] + closed_at_door, 0))
         self.rec.caseload_snapshots.append(
-            (now, self.alloc.allocated_cases(), self.alloc.case_holding_fte(), self.rec.returning))
+            (now, self.alloc.allocated_cases(), self.alloc.case_holding_fte(), self.rec.returning,
+             self.rec.uasc_in_care))
         accounts = self.accounts
         permanent, agency = accounts.staff_cost()
         allocated = {stage: counts[stage] - unalloc[stage] for stage in STAGES}
-        direct, needed, cases = accounts.time(allocated)
+        weeks = min(self.effective.run.snapshot_interval_days, self.horizon - now) / 7.0
+        direct, needed, cases, direct_f, cases_f = accounts.time(allocated, weeks)
         self.rec.accounts.append((now, permanent, agency,
                                   accounts.placements_cost(self.rec.placements),
-                                  direct, needed, cases))
+                                  direct, needed, cases, direct_f, cases_f))
         self.rec.workforce.extend(accounts.composition(now))
 
     def dispose(self) -> None:
@@ -399,6 +477,8 @@ class Simulation:
         for child in self.rec.children:
             child.worker = None
             child.request = None
+            child.adult_entry = None
+        self.rec.adult_ledger = None  # recorder -> accounts -> allocator -> recorder
         self.__dict__.clear()  # everything it owns is then freed by reference counting
 
     def run(self) -> Recorder:
@@ -412,8 +492,12 @@ class Simulation:
         first_id = len(self.rec.children)
         self.first_contact_id = first_id
         self.env.process(self._arrivals(contacts, first_id))
+        self.unaccompanied = draw_unaccompanied(self.effective, self.streams, self.horizon)
+        if len(self.unaccompanied.arrival):
+            self._unaccompanied(self.unaccompanied, first_id + len(contacts.arrival))
         self.env.process(self._snapshots(contacts))
         self.env.run(until=self.horizon)
         self._snapshot(self.horizon, contacts)
+        self.accounts.settle(self.rec.children)
         self.events_processed = next(self.env._eid)  # SimPy's own count of scheduled events
         return self.rec

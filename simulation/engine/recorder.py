@@ -12,6 +12,11 @@ import numpy as np
 import pandas as pd
 
 from simulation.scenario import PLACES, STAGES
+from simulation.scenario.schema.workforce import PARENTAL_FACTORS
+
+# children.parquet: adult practitioners' face-to-face hours with the family, by factor
+ADULT_HOURS_COLUMNS = tuple(f"adult_hours_{f}" for f in PARENTAL_FACTORS)
+NO_HOURS = (0.0,) * len(PARENTAL_FACTORS)
 
 
 class Child:
@@ -20,7 +25,8 @@ class Child:
     __slots__ = (
         "id", "arrival", "birth_day", "locality", "source", "luck", "place", "spells",
         "worker", "request", "change_cause", "referral_day", "referrals", "initial", "held",
-        "known", "factors", "cla_since", "gaps",
+        "known", "factors", "cla_since", "gaps", "cp_plans", "cla_periods", "uasc",
+        "adult_hours", "due_back", "route", "adult_entry",
     )
 
     def __init__(self, cid: int, arrival: float, birth_day: float, locality: int,
@@ -45,6 +51,14 @@ class Child:
         self.factors = factors             # bit mask of parental factors
         self.cla_since: tuple[float, str] | None = None  # current care episode
         self.gaps: list[tuple[float, float]] = []  # (from, to): waits for a worker over 0 days
+        self.cp_plans = 0       # CP plans started so far (incl. ones before the run saw them)
+        self.cla_periods = 0    # periods of care so far (likewise)
+        self.uasc = False       # an unaccompanied asylum-seeking child
+        self.due_back = False   # closed, and will be re-referred
+        self.route: Any = None  # the pathway numbers they meet (engine.routing.Routing)
+        self.adult_entry: Any = None  # (unit, its adult-hours ledger) while held there
+        # adult practitioners' face-to-face hours by parental factor, once they had any
+        self.adult_hours: list[float] | None = None
 
 
 class Recorder:
@@ -60,19 +74,25 @@ class Recorder:
         self.waits: list[tuple[str, float, float, bool]] = []
         self.events: dict[str, list[float]] = {k: [] for k in (
             "referral", "re_referral_12m", "referral_nfa", "assessment", "s47", "icpc",
-            "cp_start", "cin_start", "cla_start", "cp_review")}
+            "cp_start", "cp_start_repeat", "cin_start", "cla_start", "cp_review")}
         self.assessment_working_days: list[float] = []
         self.cp_lengths: list[float] = []
         # (child id, start, end, placement, exit route)
         self.cla_episodes: list[tuple[int, float, float, str, str]] = []
         self.snapshots: list[tuple[float, str, int, int]] = []
-        # (day, allocated cases, case-holding FTE, closed cases due to be re-referred)
-        self.caseload_snapshots: list[tuple[float, int, float, int]] = []
+        # (day, allocated cases, case-holding FTE, closed cases due to be re-referred,
+        #  unaccompanied children looked after)
+        self.caseload_snapshots: list[tuple[float, int, float, int, int]] = []
         self.returning = 0
+        # who is held in which unit, and adult practitioners' hours per family
+        # (models.accounts.WeeklyAccounts): told of every allocation and release
+        self.adult_ledger: Any = None
+        self.uasc_in_care = 0
         self.placements: dict[str, int] = {}
         # (day, permanent staff cost, agency staff cost, placement cost (all weekly),
-        #  direct hours available, direct hours needed, allocated cases)
-        self.accounts: list[tuple[float, float, float, float, float, float, int]] = []
+        #  direct hours available, direct hours needed, allocated cases,
+        #  direct hours to families with parental factors, allocated cases with factors)
+        self.accounts: list[tuple[float, ...]] = []
         # (day, team, posts FTE, permanent FTE, agency FTE, away FTE, cases)
         self.workforce: list[tuple[Any, ...]] = []
         self.departures: list[tuple[float, str, bool, float]] = []  # (day, role, agency?, FTE)
@@ -92,9 +112,13 @@ class Recorder:
                     known: bool = False) -> None:
         self.allocations.append((child.id, now, worker.id, worker.unit.team.name, cause))
         child.held.append([worker.id, now, None, cause, known])
+        if self.adult_ledger is not None:  # None: an allocator driven without a simulation
+            self.adult_ledger.enter(child, worker.unit)
 
     def on_release(self, child: Child, now: float) -> None:
         child.held[-1][2] = now
+        if self.adult_ledger is not None:
+            self.adult_ledger.leave(child)
 
     def on_wait_end(self, child: Child, stage: str, requested: float, waited: float,
                     allocated: bool) -> None:
@@ -112,14 +136,17 @@ class Recorder:
         rows = []
         for c in self.children:
             stages = [p for p, _ in c.spells if p in STAGES]
+            hours = c.adult_hours or NO_HOURS
             rows.append((c.id, c.arrival, (c.arrival - c.birth_day) / 365.25, c.source,
                          c.locality, c.factors, c.initial, c.referrals,
                          ">".join(_dedupe(stages)), c.place,
-                         c.spells[-1][1] if c.spells else np.nan))
+                         c.spells[-1][1] if c.spells else np.nan, c.cp_plans, c.cla_periods,
+                         c.uasc, *hours))
         table = pd.DataFrame(rows, columns=[
             "child_id", "arrival_day", "age_at_arrival", "referral_source", "locality",
             "factors", "initial_caseload", "referrals", "stages", "final_place",
-            "final_place_since"])
+            "final_place_since", "cp_plans", "cla_periods", "unaccompanied",
+            *ADULT_HOURS_COLUMNS])
         cla = pd.DataFrame(self.cla_episodes,
                            columns=["child_id", "start", "end", "placement", "exit"])
         cla["days"] = cla["end"] - cla["start"]

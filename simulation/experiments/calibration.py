@@ -50,7 +50,7 @@ TARGETS: tuple[Target, ...] = (
     Target("s47_per_referral", 0.36, 0.02, "EES b0749fa2",
            "pathway.assessment.outcomes.s47, pathway.cin.outcomes.s47"),
     Target("icpc_per_s47", 0.31, 0.02, "EES b0749fa2", "pathway.s47.icpc_rate (input)"),
-    Target("cp_per_icpc", 0.86, 0.02, "EES 0183a28b", "pathway.icpc.cp_plan_rate (input)"),
+    Target("cp_per_icpc", 0.86, 0.02, "EES 0183a28b", "pathway.icpc.cp_plan_rate (tuned with pathway.history)"),
     Target("assessment_median_working_days", 33, 1.5, "EES 3fb5a93d",
            "pathway.assessment.duration (published quantiles as input)"),
     Target("assessments_within_45wd_rate", 0.86, 0.02, "EES 3fb5a93d",
@@ -61,7 +61,7 @@ TARGETS: tuple[Target, ...] = (
     Target("cp_length_1_2y", 0.252, 0.02, "EES 04a78d29", "pathway.cp.duration (bands)"),
     Target("cp_length_2y_plus", 0.044, 0.015, "EES 04a78d29", "pathway.cp.duration (bands)"),
     Target("cla_started_per_10k", 27, 3, "CLA 2023: ~33,000 entries a year (d)",
-           "pathway.cp.outcomes.cla, pathway.cin.outcomes.cla, assessment cla share"),
+           "pathway.cp.outcomes.cla, pathway.cin.outcomes.cla, assessment cla share, UASC entries (input)"),
     Target("cla_ended_per_10k", 28, 3, "EES e25347dc: 34,450 leavers a year (d)",
            "pathway.cla.duration"),
     Target("mean_caseload", 15.2, 2.0, "workforce, EES 6d765688", ""),
@@ -70,6 +70,11 @@ TARGETS: tuple[Target, ...] = (
            "structure.new_starter_fill"),
     Target("cla_change_share_absence", 0.05, 0.03, "EES 77d3d950",
            "workforce.reallocate_after_days"),
+    Target("cp_repeat_rate", 0.24, 0.03, "CIN census, CP plans: second or subsequent (DOMAIN)",
+           "pathway.history.previous_cp (odds_ratio, new_referral_share), "
+           "initial_state.history (measured)"),
+    Target("cla_leavers_18plus_rate", 0.40, 0.05, "EES e25347dc: 40% of leavers aged 18+",
+           "pathway.cla.duration, demand.unaccompanied.entries_per_10k (input)"),
 )
 
 
@@ -87,7 +92,7 @@ def measures(result: RunResult) -> dict[str, float]:
             "re_referral_rate", "referral_nfa_rate", "s47_per_referral", "icpc_per_s47",
             "cp_per_icpc", "assessment_median_working_days", "assessments_within_45wd_rate",
             "mean_caseload", "cla_change_share_caseload_management",
-            "cla_change_share_absence")},
+            "cla_change_share_absence", "cp_repeat_rate", "cla_leavers_18plus_rate")},
     }
     out.update(dict(zip(CP_BAND_NAMES, bands.tolist(), strict=True)))
     return out

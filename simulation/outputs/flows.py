@@ -18,7 +18,7 @@ FLOW_PREFIX = "year1_"  # run-row columns: year1_<stage>_starts, year1_<stage>_e
 
 def stage_flows(children: Iterable[Child], start: float, end: float) -> dict[str, tuple[int, int]]:
     """(starts, ends) of each stage with the day in [start, end): a child moving from CIN
-    to CP ends a CIN spell and starts a CP one; open cases of day 0 are not starts."""
+    to CP ends a CIN spell and starts a CP one; open cases of day 0 (initial caseload, unaccompanied children in care) are not starts."""
     starts = dict.fromkeys(STAGES, 0)
     ends = dict.fromkeys(STAGES, 0)
     for child in children:
@@ -26,7 +26,9 @@ def stage_flows(children: Iterable[Child], start: float, end: float) -> dict[str
         for i, (place, day) in enumerate(spells):
             if place not in starts:
                 continue
-            if start <= day < end and not (child.initial and i == 0 and day <= 0):
+            # a first spell on day 0 is an open case of day 0 (the initial caseload, or an
+            # unaccompanied child already in care), not a start
+            if start <= day < end and not (i == 0 and day <= 0):
                 starts[place] += 1
             if i + 1 < len(spells) and start <= spells[i + 1][1] < end:
                 ends[place] += 1

@@ -16,15 +16,16 @@ import numpy as np
 
 from simulation.engine.recorder import Child, Recorder
 from simulation.outputs.measures import MIN_GAP_DAYS, money_and_time, worker_changes
-from simulation.scenario import Scenario
+from simulation.scenario import STAGES, Scenario
 
 KPI_ORDER: tuple[str, ...] = (
     "contacts", "referrals", "re_referral_rate", "referral_nfa_rate",
     "assessments_completed", "assessment_median_working_days", "assessments_within_45wd_rate",
     "s47_enquiries", "s47_per_referral", "icpcs", "icpc_per_s47", "cp_plans_started",
     "cp_per_icpc", "cp_reviews", "cin_plans_started", "cla_started", "cla_ended",
-    "cin_per_10k_end", "cp_per_10k_end", "cla_per_10k_end", "mean_days_in_care",
-    "median_days_in_care", "cla_left_within_28_days_rate", "sw_changes_per_child",
+    "cp_repeat_rate", "cin_per_10k_end", "cp_per_10k_end", "cla_per_10k_end",
+    "cla_per_10k_end_excl_uasc", "children_in_need_per_10k_end", "mean_days_in_care",
+    "median_days_in_care", "cla_left_within_28_days_rate", "cla_leavers_18plus_rate", "sw_changes_per_child",
     "children_3plus_workers_rate", "sw_changes_handover", "sw_changes_departure",
     "sw_changes_absence", "sw_changes_caseload_management", "sw_changes_unallocated",
     "changes_to_known_worker_rate", "cla_3plus_workers_rate", "cla_change_share_handover",
@@ -32,7 +33,9 @@ KPI_ORDER: tuple[str, ...] = (
     "cla_change_share_caseload_management", "mean_days_unallocated",
     "child_days_unallocated_per_child", "children_waited_rate", "longest_wait_days",
     "wait_p95_days", "unallocated_cases_mean",
-    "mean_caseload", "face_to_face_hours_per_child_week", "direct_time_coverage_rate",
+    "mean_caseload", "face_to_face_hours_per_child_week",
+    "face_to_face_hours_with_factors_per_child_week",
+    "face_to_face_hours_without_factors_per_child_week", "direct_time_coverage_rate",
     "staff_turnover_rate", "agency_share", "vacancy_rate", "staff_cost_gbp",
     "placement_cost_gbp", "total_cost_gbp", "cost_per_child_gbp",
 )
@@ -86,6 +89,12 @@ KPI_INFO: dict[str, KpiInfo] = {
     "cin_per_10k_end": KpiInfo("On CIN plans per 10,000 (end)", "per_10k"),
     "cp_per_10k_end": KpiInfo("On CP plans per 10,000 (end)", "per_10k"),
     "cla_per_10k_end": KpiInfo("Looked after per 10,000 (end)", "per_10k"),
+    "cla_per_10k_end_excl_uasc": KpiInfo(
+        "Looked after per 10,000 (end), excluding unaccompanied children", "per_10k"),
+    "children_in_need_per_10k_end": KpiInfo("Children in need per 10,000 (end)", "per_10k",
+                                            333),
+    "cp_repeat_rate": KpiInfo("CP plans that are second or subsequent", "rate", 0.24),
+    "cla_leavers_18plus_rate": KpiInfo("Care leavers aged 18+", "rate", 0.40),
     "mean_days_in_care": KpiInfo("Time in care of leavers, mean", "days"),
     "median_days_in_care": KpiInfo("Time in care of leavers, median", "days"),
     "cla_left_within_28_days_rate": KpiInfo("Leavers looked after 28 days or less", "rate"),
@@ -118,6 +127,10 @@ KPI_INFO: dict[str, KpiInfo] = {
                                       "rate"),
     "face_to_face_hours_per_child_week": KpiInfo("Face-to-face hours per child a week",
                                                  "hours"),
+    "face_to_face_hours_with_factors_per_child_week": KpiInfo(
+        "Face-to-face hours per child a week, families with parental factors", "hours"),
+    "face_to_face_hours_without_factors_per_child_week": KpiInfo(
+        "Face-to-face hours per child a week, families without", "hours"),
     "direct_time_coverage_rate": KpiInfo("Direct time available over time cases need", "rate"),
     "staff_turnover_rate": KpiInfo("Social worker turnover", "rate", 0.118),
     "agency_share": KpiInfo("Agency share of social workers", "rate", 0.13),
@@ -266,7 +279,7 @@ def compute_kpis(rec: Recorder, *, years: float, population: int, contacts: int,
     ended = [(end - start) for _, start, end, _, _ in rec.cla_episodes]
     waits = [w for _, _, w, _ in rec.waits] + pending_waits
     assess = np.asarray(rec.assessment_working_days)
-    caseload = [(cases / fte) for _, cases, fte, _ in rec.caseload_snapshots if fte > 0]
+    caseload = [(cases / fte) for _, cases, fte, *_ in rec.caseload_snapshots if fte > 0]
     unalloc = rec.stocks_table().groupby("day")["unallocated"].sum()
     kpis: dict[str, float] = {
         "contacts": contacts / years,
@@ -286,13 +299,20 @@ def compute_kpis(rec: Recorder, *, years: float, population: int, contacts: int,
         "cin_plans_started": ev["cin_start"] / years,
         "cla_started": ev["cla_start"] / years,
         "cla_ended": len(ended) / years,
+        "cp_repeat_rate": _ratio(ev["cp_start_repeat"], ev["cp_start"]),
         "cin_per_10k_end": final_counts["cin"] * per_10k,
         "cp_per_10k_end": final_counts["cp"] * per_10k,
         "cla_per_10k_end": final_counts["cla"] * per_10k,
+        "cla_per_10k_end_excl_uasc": (final_counts["cla"] - rec.uasc_in_care) * per_10k,
+        # CIN census: children in need at 31 March = every open case (being assessed, s47,
+        # CIN and CP plans, looked after); the model has no other kind of open case.
+        "children_in_need_per_10k_end": sum(final_counts[s] for s in STAGES) * per_10k,
         "mean_days_in_care": float(np.mean(ended)) if ended else math.nan,
         "median_days_in_care": _median(ended),
         "cla_left_within_28_days_rate": float(np.mean(np.asarray(ended) <= 28)) if ended
         else math.nan,
+        "cla_leavers_18plus_rate": _ratio(sum(r == "18+" for *_, r in rec.cla_episodes),
+                                          len(ended)),
         "mean_days_unallocated": _ratio(sum(waits), len(waits)),
         "longest_wait_days": max(waits, default=0.0),
         "wait_p95_days": _p95([w for w in waits if w >= MIN_GAP_DAYS]),

@@ -132,8 +132,8 @@ def _weekly_integral(days: np.ndarray, weekly: np.ndarray) -> float:
 def money_and_time(accounts: list[tuple[Any, ...]], workforce: list[tuple[Any, ...]],
                    departures: list[tuple[Any, ...]], years: float) -> dict[str, float]:
     """Costs a year, face-to-face time, and the workforce rates, from the weekly accounts."""
-    a = np.array(accounts, dtype=float).reshape(-1, 7)
-    days, perm, agency, placements, direct, needed, cases = a.T
+    a = np.array(accounts, dtype=float).reshape(-1, 9)
+    days, perm, agency, placements, direct, needed, cases, direct_f, cases_f = a.T
     staff = _weekly_integral(days, perm + agency) / years
     placement = _weekly_integral(days, placements) / years
     wf = _team_totals(workforce)
@@ -143,6 +143,9 @@ def money_and_time(accounts: list[tuple[Any, ...]], workforce: list[tuple[Any, .
         mean_permanent = float(np.mean(wf["permanent"])) if len(wf["permanent"]) else 0.0
         return {
             "face_to_face_hours_per_child_week": _mean(direct / cases),
+            "face_to_face_hours_with_factors_per_child_week": _mean(direct_f / cases_f),
+            "face_to_face_hours_without_factors_per_child_week":
+                _mean((direct - direct_f) / (cases - cases_f)),
             "direct_time_coverage_rate": _mean(direct / needed) if needed.any() else math.nan,
             "staff_turnover_rate": left_fte / years / mean_permanent if mean_permanent
             else math.nan,

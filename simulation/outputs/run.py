@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.engine.journey import Simulation
+from simulation.engine.recorder import ADULT_HOURS_COLUMNS
 from simulation.outputs.guard import check_run
 from simulation.outputs.kpis import compute_kpis
 from simulation.scenario import Scenario
@@ -96,6 +97,10 @@ def children_table(sim: Simulation) -> pd.DataFrame:
         "workers": 0,
         "sw_changes": 0,
         "days_looked_after": 0.0,
+        "cp_plans": 0,
+        "cla_periods": 0,
+        "unaccompanied": False,
+        **dict.fromkeys(ADULT_HOURS_COLUMNS, 0.0),
     })
     bulk.loc[bulk["final_place"] == "front_door", "final_place_since"] = \
         c.arrival[door_only][bulk["final_place"] == "front_door"]

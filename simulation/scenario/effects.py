@@ -13,6 +13,12 @@ every item of a list or mapping, e.g. ``structure.teams.*.caseload_limit``):
 - ``duration``: a distribution (``pathway.cp.duration``), stretched by (1 + value);
 - ``rate``: any other positive number, scaled by (1 + value).
 Several effects on one target multiply.
+
+An effect may declare ``applies_to: {factors: [...]}``: it then acts only on children with
+at least one of those parental factors, and only on pathway numbers. ``apply_effects``
+folds such an effect in only when asked for a child's factors (``factors``, a bit mask in
+the order of ``PARENTAL_FACTORS``); the engine keeps one resolved pathway per group of
+children (``simulation.engine.routing``) and picks it child by child.
 """
 
 from __future__ import annotations
@@ -22,16 +28,33 @@ from typing import Any
 from simulation.scenario.errors import ScenarioError, parse
 from simulation.scenario.schema.effect import Effect
 from simulation.scenario.schema.scenario import Scenario
+from simulation.scenario.schema.workforce import PARENTAL_FACTORS
 from simulation.scenario.targets import expand, is_share_set, targets
 
+ALL_FACTORS = (1 << len(PARENTAL_FACTORS)) - 1  # a child with every parental factor
 
-def apply_effects(scenario: Scenario, source: str = "") -> Scenario:
-    """The scenario with every non-zero assumed effect folded into its numbers.
+
+def factor_mask(names: list[str]) -> int:
+    """Bit mask of parental factors (bit i = PARENTAL_FACTORS[i])."""
+    return sum(1 << PARENTAL_FACTORS.index(n) for n in names)
+
+
+def selects(effect: Effect, factors: int) -> bool:
+    """Whether ``effect`` acts on a child with the parental factors ``factors``."""
+    sel = effect.applies_to
+    return sel is None or bool(factor_mask(sel.factors) & factors)
+
+
+def apply_effects(scenario: Scenario, factors: int = 0, source: str = "") -> Scenario:
+    """The scenario with every non-zero assumed effect folded into its numbers: those for
+    every child, and those selecting children by parental factor when ``factors`` (a
+    child's bit mask) has one of theirs.
 
     The result is checked against the schema like any scenario, so an effect that pushes
     a value out of its bounds is a ScenarioError naming the field (``source`` prefixes it).
     """
-    effects = [e for group in scenario.effects.values() for e in group.values() if e.value != 0]
+    effects = [e for group in scenario.effects.values() for e in group.values()
+               if e.value != 0 and selects(e, factors)]
     if not effects:
         return scenario
     data = scenario.model_dump()

@@ -36,7 +36,8 @@ def size_problems(scenario: Scenario, years: float) -> list[str]:
         return problems
     contacts = (scenario.population * scenario.demand.contacts_per_10k / 10_000 * years
                 * peak_demand_multiplier(scenario, years))
-    open_cases = sum(scenario.initial_state.model_dump().values())
+    open_cases = sum(v for v in scenario.initial_state.model_dump().values()
+                     if isinstance(v, int))  # the counts by stage, not the history shares
     gb = (contacts + open_cases) * BYTES_PER_CONTACT / 1e9
     if gb > MAX_MEMORY_GB:
         problems.append(

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from simulation.scenario.effects import apply_effects
+from simulation.scenario.effects import ALL_FACTORS, apply_effects
 from simulation.scenario.errors import ScenarioError, format_validation_error, parse
 from simulation.scenario.limits import ensure_fits
 from simulation.scenario.schema.scenario import Scenario
@@ -125,7 +125,9 @@ def validate(data: Mapping[str, Any], source: str = "") -> Scenario:
     the run must fit in memory.
     """
     scenario = parse(data, source)
-    effective = apply_effects(scenario, f"{source} (after effects)" if source else "after effects")
+    # every effect, those that select families by parental factor included
+    effective = apply_effects(scenario, factors=ALL_FACTORS,
+                              source=f"{source} (after effects)" if source else "after effects")
     ensure_fits(effective, scenario.run.years, source)
     return scenario
 

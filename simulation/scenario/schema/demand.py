@@ -65,6 +65,28 @@ class DemandChange(Strict):
     reason: str = ""
 
 
+class Unaccompanied(Strict):
+    """Unaccompanied asylum-seeking children: they arrive aged 16-17 and enter care directly
+    (no contact, referral or assessment), with their own placement mix, and leave care at
+    the leaving age or earlier."""
+
+    entries_per_10k: NonNegative = Field(
+        description="entries to care a year per 10,000 children of the council")
+    placements: dict[str, Probability] = Field(
+        description="shares over pathway.cla.placements keys")
+    age_at_entry_years: AgeBands = Field(
+        default_factory=lambda: AgeBands(edges=[16, 17, 18], weights=[1, 1]))
+    duration: DistSpec = Field(
+        default_factory=lambda: {"dist": "fixed", "value": 10, "unit": "years"},
+        description="time in care if the child does not turn 18 first (default: all stay "
+                    "to 18)")
+
+    @field_validator("placements")
+    @classmethod
+    def _placements_sum(cls, v: dict[str, float]) -> dict[str, float]:
+        return check_shares(v, "placement shares")
+
+
 class Demand(Strict):
     contacts_per_10k: Annotated[float, Field(gt=0.0, le=100_000.0)] = Field(
         description="new contacts a year per 10,000 children")
@@ -76,6 +98,7 @@ class Demand(Strict):
     growth: Growth = Growth()
     changes: list[DemandChange] = Field(
         default_factory=list, description="steps in demand at dates; several multiply")
+    unaccompanied: Unaccompanied | None = None
 
     @field_validator("referral_sources")
     @classmethod

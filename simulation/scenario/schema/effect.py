@@ -11,6 +11,15 @@ from simulation.scenario.schema.base import Strict
 MAX_EFFECT = 100.0
 
 
+Factor = Literal["domestic_abuse", "mental_health", "substance_misuse"]
+
+
+class AppliesTo(Strict):
+    """The children an effect acts on: those with at least one of ``factors``."""
+
+    factors: list[Factor] = Field(min_length=1)
+
+
 class Effect(Strict):
     """An assumed practice effect: a relative change the user asserts, with its evidence.
 
@@ -24,6 +33,9 @@ class Effect(Strict):
     low: float
     high: float
     evidence: str = Field(min_length=1)
+    applies_to: AppliesTo | None = Field(
+        None, description="only children with these parental factors (pathway targets only); "
+                          "default: every child")
 
     @model_validator(mode="after")
     def _range(self) -> Effect:
@@ -34,4 +46,10 @@ class Effect(Strict):
         if self.value > MAX_EFFECT:
             raise ValueError(f"value must be at most {MAX_EFFECT:g} (a {MAX_EFFECT + 1:g}-fold "
                              f"increase), got {self.value:g}")
+        if self.applies_to is not None:
+            paths = [self.target] if isinstance(self.target, str) else self.target
+            bad = [t for t in paths if not t.startswith("pathway.")]
+            if bad:
+                raise ValueError(f"applies_to selects children, so targets must be in "
+                                 f"pathway: {', '.join(bad)}")
         return self

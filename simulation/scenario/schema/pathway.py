@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
@@ -88,6 +88,31 @@ class Cla(Strict):
         return check_shares(v, "placement shares")
 
 
+class PastInvolvement(Strict):
+    """One kind of past involvement (a CP plan, a period of care) and what it does to routing."""
+
+    odds_ratio: Annotated[float, Field(gt=0.0, le=1000.0)] = Field(
+        1.0, description="multiplies the odds of each route this past makes likelier "
+                         "(1 = a child with this past meets the same odds as any other)")
+    new_referral_share: Probability = Field(
+        0.0, description="share of children referred for the first time in the run who "
+                         "already had this past (an earlier involvement the run did not see)")
+
+
+class History(Strict):
+    """How a child's past changes the odds when they come back (docs/scenarios.md).
+
+    ``previous_cp`` raises the odds of assessment -> s47, CIN plan -> s47, s47 -> ICPC and
+    ICPC -> CP plan; ``previous_cla`` raises the odds of every route into care (from the
+    assessment, a CIN plan and a CP plan). A child's past is what the run saw them go
+    through, plus what they brought with them (``new_referral_share``, day 0's caseload:
+    ``initial_state.history``).
+    """
+
+    previous_cp: PastInvolvement = PastInvolvement()
+    previous_cla: PastInvolvement = PastInvolvement()
+
+
 class Pathway(Strict):
     referral_nfa_rate: Probability
     assessment: Assessment
@@ -96,6 +121,19 @@ class Pathway(Strict):
     cin: Cin
     cp: Cp
     cla: Cla
+    history: History = History()
+
+
+InitialPlace = Literal["assessment", "s47", "cin", "cp", "cla", "closed_returning"]
+
+
+class InitialHistory(Strict):
+    """Shares of day 0's open cases, by place, with each past (measured from the steady
+    state by ``csflow initial-state``). For ``cp``, a previous plan is one before the
+    current one; for ``closed_returning``, any plan or care so far."""
+
+    previous_cp: dict[InitialPlace, Probability] = Field(default_factory=dict)
+    previous_cla: dict[InitialPlace, Probability] = Field(default_factory=dict)
 
 
 class InitialState(Strict):
@@ -108,5 +146,6 @@ class InitialState(Strict):
     cla: Annotated[int, Field(ge=0)] = 0
     closed_returning: Annotated[int, Field(ge=0)] = Field(
         0, description="closed cases that will be re-referred (the re-referral pipeline)")
+    history: InitialHistory = InitialHistory()
 
 

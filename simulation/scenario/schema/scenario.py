@@ -125,6 +125,12 @@ class Scenario(Strict):
             if missing:
                 raise ValueError(f"costs.placement_weekly_gbp: no cost for placement(s) "
                                  f"{', '.join(missing)}")
+        uasc = self.demand.unaccompanied
+        if uasc is not None:
+            unknown = sorted(set(uasc.placements) - set(self.pathway.cla.placements))
+            if unknown:
+                raise ValueError(f"demand.unaccompanied.placements: not in "
+                                 f"pathway.cla.placements: {', '.join(unknown)}")
         for group, effects in self.effects.items():
             for name, eff in effects.items():
                 problem = check_target(eff, self)
