@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pandas as pd
 import pytest
@@ -16,6 +16,8 @@ import yaml
 from starlette.testclient import TestClient
 
 from simulation.analysis.stats import paired_difference_ci
+from simulation.app import answers as answers_module
+from simulation.app.answers import Answer
 from simulation.app.catalogue import Catalogue
 from simulation.app.export import ExportError, export_pinned
 from simulation.app.question import parse_question
@@ -185,6 +187,61 @@ def test_a_withdrawn_question_frees_its_queued_runs_but_shared_ones_go_on(pool, 
     # fsp's runs were only wanted by the withdrawn question; at most one had started
     assert sum(1 for name, _ in pool._executor.order if name == "fsp") <= 1
     assert "baseline" in names and drop.done
+
+
+class ManualExecutor:
+    """Hands out futures the test resolves itself, so arrivals land exactly when it says."""
+
+    def __init__(self) -> None:
+        self.handed: list[tuple[Task, Future]] = []
+
+    def submit(self, fn, task):
+        future: Future = Future()
+        self.handed.append((task, future))
+        return future
+
+    def finish(self, rep: int) -> None:
+        """Run replication ``rep`` (in this thread) and land it through the pool."""
+        task, future = next((t, f) for t, f in self.handed if t.rep == rep and not f.done())
+        future.set_result(run_replication(task))
+
+
+def test_a_snapshot_is_one_moment_even_when_the_last_run_lands_during_it(catalogue,
+                                                                         monkeypatch):
+    """The load test's flake: the same scenario asked twice (base vs itself), the last
+    replication shared in flight by two questions and landing while a snapshot is being
+    built. The snapshot must not say "finished" over a count of complete replications
+    taken before that run landed (it did: n 2 of 3, arrived 6 of 6, finished)."""
+    base = catalogue.get("baseline")
+    executor = ManualExecutor()
+    live = LivePool(workers=1, executor=executor)
+    first = live.submit([base, base], 3, 5, YEARS)
+    executor.finish(0)
+    executor.finish(1)
+    second = live.submit([base, base], 3, 5, YEARS)  # reps 0, 1 cached; 2 in flight, shared
+    assert len(second.outputs) == 4 and live.runs_started == 3
+    answer = Answer(first, ["base", "same"], [])
+    real_card_kpis = answers_module.card_kpis
+    landed = []
+
+    def land_mid_snapshot(columns):
+        if not landed:  # the shared run lands while the snapshot is half built
+            landed.append(True)
+            executor.finish(2)
+        return real_card_kpis(columns)
+
+    monkeypatch.setattr(answers_module, "card_kpis", land_mid_snapshot)
+    snap = answer.snapshot()
+    assert landed and first.done, "the run did not land during the snapshot"
+    assert not snap["finished"] and snap["arrived"] == 2 * snap["n"] == 4, snap
+    final = answer.snapshot()
+    assert final["finished"] and final["n"] == 3 and final["arrived"] == 6, final
+    # the shared run reached the second question too, for both its identical scenarios
+    snap = Answer(second, ["base", "same"], []).snapshot()
+    assert snap["finished"] and snap["n"] == 3 and snap["arrived"] == 6, snap
+    assert sorted(second.outputs) == [(si, r) for si in (0, 1) for r in range(3)]
+    assert live.runs_started == 3
+    live.close()
 
 
 # ------------------------------------------------------------------ direction and export

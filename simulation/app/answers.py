@@ -15,7 +15,7 @@ import numpy as np
 from scipy import stats
 
 from simulation.analysis.stats import mean_ci, paired_difference_ci
-from simulation.experiments.live import Job
+from simulation.experiments.live import Job, JobView
 from simulation.outputs.kpis import KPI_INFO, format_kpi
 
 # Each card: the KPIs to try in order (newer measures first, with a fallback for
@@ -70,10 +70,10 @@ class Answer:
         self._series: dict[tuple[int, int], dict[str, np.ndarray]] = {}
         self._days: np.ndarray | None = None
 
-    def _stock_series(self, si: int, rep: int) -> dict[str, np.ndarray]:
+    def _stock_series(self, view: JobView, si: int, rep: int) -> dict[str, np.ndarray]:
         key = (si, rep)
         if key not in self._series:
-            frame = self.job.outputs[key].stocks
+            frame = view.outputs[key].stocks
             days = np.sort(frame["day"].unique())
             self._days = days if self._days is None or len(days) < len(self._days) \
                 else self._days
@@ -87,21 +87,24 @@ class Answer:
         return self._series[key]
 
     def snapshot(self, queue: int = 0) -> dict[str, Any]:
+        """Everything from one view of the job: runs keep landing while this is built, and
+        a page (or the event stream) that reads "finished" must find every run counted."""
         job = self.job
-        reps = job.complete_reps()
-        failures = sorted({o.error.strip().splitlines()[-1] for o in job.outputs_in_order()
+        view = job.view()
+        reps = view.complete_reps()
+        failures = sorted({o.error.strip().splitlines()[-1] for o in view.outputs.values()
                            if o.error})
-        rows = [[job.outputs[(si, r)].row for r in reps] for si in range(len(job.scenarios))]
+        rows = [[view.outputs[(si, r)].row for r in reps] for si in range(view.n_scenarios)]
         columns = set(rows[0][0]) if reps else set()
         cards = [self._card(kpi, rows) for kpi in card_kpis(columns)] if reps else []
         return {
-            "job": job.id, "n": len(reps), "reps": job.reps, "arrived": len(job.outputs),
-            "total": job.total, "finished": job.done, "withdrawn": job.cancelled,
+            "job": job.id, "n": len(reps), "reps": view.reps, "arrived": len(view.outputs),
+            "total": view.total, "finished": view.done, "withdrawn": view.cancelled,
             "queue": queue,
             "scenarios": [{"name": s.name, "label": label, "base": i == 0}
                           for i, (s, label) in enumerate(zip(job.scenarios, self.labels,
                                                               strict=True))],
-            "cards": cards, "stocks": self._stocks(reps) if reps else [],
+            "cards": cards, "stocks": self._stocks(view, reps) if reps else [],
             "rests_on": self.rests_on, "failures": failures,
         }
 
@@ -126,10 +129,10 @@ class Answer:
             entries.append(entry)
         return {"kpi": kpi, "label": info.label.strip(), "kind": info.kind, "values": entries}
 
-    def _stocks(self, reps: list[int]) -> list[dict[str, Any]]:
+    def _stocks(self, view: JobView, reps: list[int]) -> list[dict[str, Any]]:
         n = len(reps)
-        series = [[self._stock_series(si, r) for r in reps]
-                  for si in range(len(self.job.scenarios))]
+        series = [[self._stock_series(view, si, r) for r in reps]
+                  for si in range(view.n_scenarios)]
         days = self._days
         width = len(days)
         t = float(stats.t.ppf(0.975, n - 1)) if n > 1 else math.nan

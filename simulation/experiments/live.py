@@ -106,11 +106,6 @@ class Job:
     def done(self) -> bool:
         return self.cancelled or len(self.outputs) >= self.total
 
-    def complete_reps(self) -> list[int]:
-        """Replications finished for every scenario (the ones that can be paired)."""
-        return [r for r in range(self.reps)
-                if all((si, r) in self.outputs for si in range(len(self.scenarios)))]
-
     def listen(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` (from a pool thread) after each arrival and at cancellation."""
         with self._cond:
@@ -131,9 +126,33 @@ class Job:
         for callback in listeners:
             callback()
 
-    def outputs_in_order(self) -> list[ReplicationOutput]:
+    def view(self) -> JobView:
+        """The job at one moment: arrivals land from pool threads while a reader works, so
+        a reader that counts complete replications, then arrivals, then asks ``done``
+        would mix moments (say "finished" over a count taken before the last run)."""
         with self._cond:
-            return [self.outputs[k] for k in sorted(self.outputs)]
+            return JobView(dict(self.outputs), self.cancelled, self.done, self.reps,
+                           len(self.scenarios))
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A consistent copy of a job's state, from ``Job.view``."""
+
+    outputs: dict[tuple[int, int], ReplicationOutput]
+    cancelled: bool
+    done: bool
+    reps: int
+    n_scenarios: int
+
+    @property
+    def total(self) -> int:
+        return self.n_scenarios * self.reps
+
+    def complete_reps(self) -> list[int]:
+        """Replications finished for every scenario (the ones that can be paired)."""
+        return [r for r in range(self.reps)
+                if all((si, r) in self.outputs for si in range(self.n_scenarios))]
 
 
 class LivePool:
