@@ -352,3 +352,15 @@ def test_the_page_and_its_scripts_are_served_locally(client):
 def test_digest_tells_scenarios_apart(catalogue):
     assert digest(catalogue.get("baseline")) != digest(catalogue.get("fsp"))
     assert digest(catalogue.get("baseline")) == digest(catalogue.get("baseline").model_copy())
+
+
+def test_the_app_cites_evidence_by_publication(catalogue):
+    """What a room reads beside each assumed effect names publications, not the project's
+    own files (the same rule as the report's sources)."""
+    from simulation.app.answers import rests_on
+
+    fsp = catalogue.get("fsp")
+    texts = [e["evidence"] for r in rests_on([fsp], True) for e in r["effects"]]
+    assert texts
+    for text in texts:
+        assert "DOMAIN" not in text and "seed 00" not in text, text

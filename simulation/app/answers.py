@@ -17,6 +17,7 @@ from scipy import stats
 from simulation.analysis.stats import mean_ci, paired_difference_ci
 from simulation.experiments.live import Job, JobView
 from simulation.outputs.kpis import KPI_INFO, format_kpi
+from simulation.outputs.sources import cite
 
 # Each card: the KPIs to try in order (newer measures first, with a fallback for
 # versions of the model that do not compute them yet).
@@ -157,7 +158,8 @@ def rests_on(question_scenarios: list, effects_on: bool) -> list[dict[str, Any]]
     out = []
     for scenario in question_scenarios:
         effects = [{"name": f"{group}.{name}", "value": e.value, "low": e.low, "high": e.high,
-                    "on": effects_on and e.value != 0, "evidence": " ".join(e.evidence.split())}
+                    "on": effects_on and e.value != 0,
+                    "evidence": cite(" ".join(e.evidence.split()))}
                    for group, es in scenario.effects.items() for name, e in es.items()]
         out.append({"scenario": scenario.name, "effects": effects})
     return out

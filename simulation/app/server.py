@@ -31,6 +31,7 @@ from simulation.app.export import ExportError, export_pinned
 from simulation.app.question import MAX_COMPARED, Question, parse_question
 from simulation.app.whatif import CONTROLS, YEARS, WhatIfError, effects_of, scenario_defaults
 from simulation.experiments.live import LivePool
+from simulation.outputs.sources import cite
 from simulation.scenario import ScenarioError
 
 STATIC = Path(__file__).with_name("static")
@@ -77,7 +78,8 @@ class LiveApp:
                 "description": " ".join(s.description.split()),
                 "defaults": scenario_defaults(s),
                 "effects": [{"key": k, "value": e.value, "low": e.low, "high": e.high,
-                             "kind": e.kind, "evidence": " ".join(e.evidence.split())}
+                             "kind": e.kind,
+                             "evidence": cite(" ".join(e.evidence.split()))}
                             for k, e in effects_of([s]).items()]})
         return JSONResponse({
             "scenarios": scenarios, "reps": self.reps, "max_compared": MAX_COMPARED,

@@ -113,7 +113,8 @@ COST_COLUMNS = ["day", "staff_gbp_week", "agency_gbp_week", "placement_gbp_week"
 
 def weekly_costs(accounts: list[tuple]) -> pd.DataFrame:
     """Spend in the week from each snapshot: staff (agency included), agency alone, placements."""
-    a = np.array(accounts, dtype=float).reshape(-1, 7)
+    # the first four fields of each weekly row: day, permanent, agency, placements
+    a = np.array([row[:4] for row in accounts], dtype=float).reshape(-1, 4)
     return pd.DataFrame({"day": a[:, 0], "staff_gbp_week": a[:, 1] + a[:, 2],
                          "agency_gbp_week": a[:, 2], "placement_gbp_week": a[:, 3]})
 
