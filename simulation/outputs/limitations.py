@@ -22,21 +22,31 @@ class Limitation:
 
 KNOWN_GAPS: tuple[Limitation, ...] = (
     Limitation(
-        "Care leavers aged 18 or over are too few",
-        "The model has 15.9% of care leavers aged 18 or over against 40% nationally: it "
-        "has no unaccompanied asylum-seeking children (about 7,090 of 33,000 entries to "
-        "care), who arrive aged 16 to 17 and leave at 18, and care entrants' ages follow "
-        "the contact age profile. Placement costs and time in care of older children are "
-        "understated accordingly.",
-        "DfE, Children looked after in England 2025 (leaving care), EES e25347dc",
-        "leavers aged 18+"),
+        "Fewer children in need than the census counts",
+        "The model has about 234 children in need per 10,000 at the end of a run against "
+        "about 333 in the CIN census: the census also counts children assessed as in need "
+        "who receive services without a plan, and open episodes awaiting closure, for which "
+        "the model has no stage. Caseloads of CIN, CP and care are modelled; this other "
+        "open work is not.",
+        "DfE, Characteristics of children in need 2024",
+        "children in need per 10,000"),
     Limitation(
-        "Adoptions are too many",
-        "13.0% of care leavers are adopted in the model against 8.8% nationally, because "
-        "the exit shares apply to leavers under 18, whose share is too large for the "
-        "reason above.",
-        "DfE, Children looked after in England 2025 (leaving care), EES e25347dc",
-        "leavers adopted"),
+        "Somewhat fewer children looked after",
+        "The model has about 62 looked-after children per 10,000 against about 70 "
+        "nationally: care lengths are set so that leavers and the 18+ share of leavers "
+        "match, not the number in care.",
+        "DfE, Children looked after in England 2024",
+        "looked after per 10,000"),
+    Limitation(
+        "Too many of looked-after children's changes of worker are team transfers",
+        "44% of looked-after children's changes of social worker are routine transfers "
+        "between teams in the model against 19% nationally: the model has no 'other' "
+        "reasons (a worker changing role, a move of area, a leaving-care team), so it "
+        "understates those and overstates the share of transfers. Caseload management and "
+        "absence cover match the published shares.",
+        "DfE, Children's social work workforce 2025 (reasons for changes of worker), "
+        "EES 77d3d950",
+        "routine transfers of looked-after children"),
 )
 
 GENERAL: tuple[Limitation, ...] = (
