@@ -83,3 +83,11 @@ def check_shares(v: dict[str, float], what: str = "shares") -> dict[str, float]:
     if not math.isclose(sum(v.values()), 1.0, abs_tol=1e-6):
         raise ValueError(f"{what} must sum to 1, got {sum(v.values()):.6g}")
     return v
+
+
+def _placement_shares(v: dict[str, float]) -> dict[str, float]:
+    return check_shares(v, "placement shares")
+
+
+# shares over placement types (pathway.cla.placements, demand.unaccompanied.placements)
+PlacementShares = Annotated[dict[str, Probability], AfterValidator(_placement_shares)]

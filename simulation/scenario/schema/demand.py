@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from simulation.scenario.schema.base import (
     DistSpec,
     NonNegative,
+    PlacementShares,
     Probability,
     StageDuration,
     Strict,
@@ -72,7 +73,7 @@ class Unaccompanied(Strict):
 
     entries_per_10k: NonNegative = Field(
         description="entries to care a year per 10,000 children of the council")
-    placements: dict[str, Probability] = Field(
+    placements: PlacementShares = Field(
         description="shares over pathway.cla.placements keys")
     age_at_entry_years: AgeBands = Field(
         default_factory=lambda: AgeBands(edges=[16, 17, 18], weights=[1, 1]))
@@ -80,11 +81,6 @@ class Unaccompanied(Strict):
         default_factory=lambda: {"dist": "fixed", "value": 10, "unit": "years"},
         description="time in care if the child does not turn 18 first (default: all stay "
                     "to 18)")
-
-    @field_validator("placements")
-    @classmethod
-    def _placements_sum(cls, v: dict[str, float]) -> dict[str, float]:
-        return check_shares(v, "placement shares")
 
 
 class Demand(Strict):

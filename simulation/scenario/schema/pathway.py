@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from simulation.scenario.schema.base import (
     Branches,
+    PlacementShares,
     Probability,
     StageDuration,
     Strict,
-    check_shares,
 )
 
 
@@ -78,14 +78,9 @@ class Cp(Strict):
 
 class Cla(Strict):
     duration: StageDuration
-    placements: dict[str, Probability]
+    placements: PlacementShares
     exits: ClaExits
     leaving_age_years: Annotated[float, Field(gt=0.0, le=25.0)] = 18.0
-
-    @field_validator("placements")
-    @classmethod
-    def _placements_sum(cls, v: dict[str, float]) -> dict[str, float]:
-        return check_shares(v, "placement shares")
 
 
 class PastInvolvement(Strict):
