@@ -206,8 +206,13 @@ def test_compare_structures_on_a_council(tmp_path):
     assert set(local["kpi"]) >= {"referrals", "s47_enquiries", "cin_per_10k_end"}
     assert (local[local["kpi"] == "referrals"]["comparator"] == 3000).all()
     assert "local" in result.output and "3,000 (2019)" in result.output
-    records = json.loads((out / "manifest.json").read_text())["scenarios"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    records = manifest["scenarios"]
     assert records[0]["local_figures"]["cla_open"]["value"] == 600
+    # the council's own figures are the report's comparators, with their source
+    local_referrals = manifest["comparators"]["leicestershire"]["referrals"]
+    assert local_referrals["value"] == 3000 and "2019" in local_referrals["source"]
+    assert "Leicestershire" in (out / "kpis_long.csv").read_text()
 
 
 # ------------------------------------------------------------------ local targets
