@@ -14,42 +14,26 @@ does after its first question.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.app_helpers import running_app  # noqa: E402
+from tests.app_helpers import ask_and_follow, running_app  # noqa: E402
 
 
 def ask(url: str, whatif: dict, years: float) -> dict[str, float]:
-    started = time.monotonic()
-    body = json.dumps({"base": "baseline", "compare": ["baseline"], "whatif": whatif,
-                       "years": years}).encode()
-    request = urllib.request.Request(url + "/api/ask", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as res:
-        job = json.load(res)["job"]
+    """Seconds to the first answer, the first with a CI (two replications), and the full one."""
     times: dict[str, float] = {}
-    with urllib.request.urlopen(f"{url}/api/jobs/{job}/events", timeout=600) as stream:
-        for raw in stream:
-            line = raw.decode().strip()
-            if not line.startswith("data:"):
-                continue
-            snap = json.loads(line[5:])
-            now = time.monotonic() - started
-            if snap["n"] >= 1:
-                times.setdefault("first", now)
-            if snap["n"] >= 2:
-                times.setdefault("first_ci", now)
-            if snap["finished"]:
-                times["full"] = now
-                break
+    for seconds, snap in ask_and_follow(url, whatif, years):
+        if snap["n"] >= 1:
+            times.setdefault("first", seconds)
+        if snap["n"] >= 2:
+            times.setdefault("first_ci", seconds)
+        if snap["finished"]:
+            times["full"] = seconds
     return times
 
 

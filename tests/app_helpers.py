@@ -77,3 +77,29 @@ def running_app(*args: str, timeout: float = 90.0, kill: bool = False) -> Iterat
         proc.stdout.close()
     left = wait_gone(marker)
     assert not left, f"processes left running after the app stopped: {left}"
+
+
+def ask_and_follow(url: str, whatif: dict, years: float,
+                   deadline: float | None = None) -> Iterator[tuple[float, dict]]:
+    """Ask the app one what-if (base and compare both "baseline") and yield (seconds since
+    asking, snapshot) for each update of its answer, the finished one last; TimeoutError
+    if it is unfinished at ``deadline`` (a ``time.monotonic()`` value)."""
+    started = time.monotonic()
+    body = json.dumps({"base": "baseline", "compare": ["baseline"], "whatif": whatif,
+                       "years": years}).encode()
+    request = urllib.request.Request(url + "/api/ask", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as res:
+        job = json.load(res)["job"]
+    timeout = 600.0 if deadline is None else max(deadline - time.monotonic(), 1.0)
+    with urllib.request.urlopen(f"{url}/api/jobs/{job}/events", timeout=timeout) as stream:
+        for raw in stream:
+            line = raw.decode().strip()
+            if not line.startswith("data:"):
+                continue
+            snap = json.loads(line[5:])
+            yield time.monotonic() - started, snap
+            if snap["finished"]:
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"job {job} unfinished at the deadline")

@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.request
 
-from tests.app_helpers import running_app
+from tests.app_helpers import ask_and_follow, running_app
 
 USERS = 30
 REPS = 3
@@ -27,32 +27,13 @@ WHAT_IFS = [{"staff_pct": 10}, {"staff_pct": -10}, {"caseload_change": 2},
 def ask(url: str, whatif: dict, deadline: float) -> tuple[float, float, dict]:
     """(seconds to the first answer, seconds to the full answer, the last snapshot, with
     the longest queue this user was shown as ``max_queue``)."""
-    started = time.monotonic()
-    body = json.dumps({"base": "baseline", "compare": ["baseline"], "whatif": whatif,
-                       "years": YEARS}).encode()
-    request = urllib.request.Request(url + "/api/ask", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as res:
-        job = json.load(res)["job"]
-    first = None
-    snap: dict = {}
-    longest = 0
-    timeout = max(deadline - time.monotonic(), 1.0)
-    with urllib.request.urlopen(f"{url}/api/jobs/{job}/events", timeout=timeout) as stream:
-        for raw in stream:
-            line = raw.decode().strip()
-            if not line.startswith("data:"):
-                continue
-            snap = json.loads(line[5:])
-            longest = max(longest, snap["queue"])
-            if first is None and snap["n"] >= 1:
-                first = time.monotonic() - started
-            if snap["finished"]:
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"job {job} unfinished at the deadline")
+    first, seconds, snap, longest = None, 0.0, {}, 0
+    for seconds, snap in ask_and_follow(url, whatif, YEARS, deadline):
+        longest = max(longest, snap["queue"])
+        if first is None and snap["n"] >= 1:
+            first = seconds
     snap["max_queue"] = longest
-    return first if first is not None else float("nan"), time.monotonic() - started, snap
+    return first if first is not None else float("nan"), seconds, snap
 
 
 def p(values: list[float], q: float) -> float:
