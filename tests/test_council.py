@@ -417,3 +417,13 @@ def test_bad_council_fields_exit_2_naming_the_field(tmp_path, raw, mutate, words
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 2 and words in result.output, result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_run_of_a_council_compares_with_its_own_figures(tmp_path):
+    """kpis_long.csv of a single run shows the council's own figure, as its terminal does."""
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", str(LEICS), "--years", "0.5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    long = pd.read_csv(out / "kpis_long.csv").set_index("kpi")
+    assert long.loc["referrals", "comparator"] == 3000
+    assert "2019" in long.loc["referrals", "comparator_source"]

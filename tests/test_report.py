@@ -423,7 +423,7 @@ def test_every_cited_source_is_a_publication(board):
 
 
 def test_local_comparators_replace_the_national_figure(board):
-    from simulation.outputs.tables import comparator
+    from simulation.outputs.tables import comparator_with_source as comparator
 
     assert comparator("referrals", 100_000) == (
         5180.0, "England: DfE, Children in need 2025 (referrals), EES 911dae20 (national rate "

@@ -29,7 +29,13 @@ from simulation.analysis.stats import (
 from simulation.council.structures import apply_structure
 from simulation.experiments.batch import BatchResult, run_batch
 from simulation.outputs.files import atomic_folder, code_version, package_versions, prepare_output
-from simulation.outputs.kpis import BRIEF_HEADLINE, KPI_ORDER, comparator, format_kpi
+from simulation.outputs.kpis import (
+    BRIEF_HEADLINE,
+    KPI_ORDER,
+    comparator,
+    format_kpi,
+    local_comparators,
+)
 from simulation.outputs.staffing import staffing_table
 from simulation.outputs.tables import (
     differences_table,
@@ -181,19 +187,6 @@ def scenario_record(scenario: Scenario, file: str | Path | None) -> dict[str, An
         "population": scenario.population,
         "resolved": scenario.model_dump(mode="json"),
     }
-
-
-def local_comparators(scenario: Scenario) -> dict[str, dict[str, Any]]:
-    """The council's own figures (``local_figures``, latest year) as the report's
-    comparators: {kpi: {value, source}} for every KPI that has one."""
-    found = {}
-    for kpi in KPI_ORDER:
-        hit = comparator(scenario, kpi)
-        if hit is not None and hit[1] == "local":
-            figure = scenario.local_figures.get(kpi)
-            source = figure.source if figure is not None else "the council's own figures"
-            found[kpi] = {"value": hit[0], "source": f"{source} ({hit[2]})"}
-    return found
 
 
 def write_comparison(out: Path, comparison: Comparison, manifest: dict[str, Any],

@@ -182,11 +182,13 @@ def write_run(result: RunResult, out: Path, run_manifest: dict[str, Any], force:
     """Write kpis.csv, the long KPI table (CSV and .xlsx), children.parquet, stocks.parquet,
     manifest.json and, with ``events``, the event log events.parquet into ``out``."""
     from simulation.outputs.events import event_log
+    from simulation.outputs.kpis import local_comparators
     from simulation.outputs.tables import run_kpi_table, write_workbook
 
     with atomic_folder(out, force) as tmp:
         pd.DataFrame([kpi_row(result)]).to_csv(tmp / "kpis.csv", index=False)
-        long = run_kpi_table(result.kpis, result.scenario.name, result.scenario.population)
+        long = run_kpi_table(result.kpis, result.scenario.name, result.scenario.population,
+                             local_comparators(result.scenario))
         long.to_csv(tmp / "kpis_long.csv", index=False)
         write_workbook(tmp / "kpis.xlsx", {"KPIs": long})
         result.children().to_parquet(tmp / "children.parquet", index=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -171,6 +172,19 @@ NATIONAL_SOURCES: dict[str, str] = {
     "cla_ended": "e25347dc", "mean_caseload": "6d765688", "staff_turnover_rate": "6d765688",
     "agency_share": "6d765688", "vacancy_rate": "6d765688",
 }
+
+
+def local_comparators(scenario: Scenario) -> dict[str, dict[str, Any]]:
+    """The council's own figures (``local_figures``, latest year) as the report's
+    comparators: {kpi: {value, source}} for every KPI that has one."""
+    found = {}
+    for kpi in KPI_ORDER:
+        hit = comparator(scenario, kpi)
+        if hit is not None and hit[1] == "local":
+            figure = scenario.local_figures.get(kpi)
+            source = figure.source if figure is not None else "the council's own figures"
+            found[kpi] = {"value": hit[0], "source": f"{source} ({hit[2]})"}
+    return found
 
 
 @dataclass(frozen=True)

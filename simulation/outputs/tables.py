@@ -58,7 +58,7 @@ def scale(kpi: str) -> float:
     return 100.0 if info is not None and info.kind == "rate" else 1.0
 
 
-def comparator(kpi: str, population: int | None,
+def comparator_with_source(kpi: str, population: int | None,
                local: dict[str, Any] | None = None) -> tuple[float | None, str]:
     """(value as stored, source): a local figure if given, else the national one scaled to
     the population; (None, "") where neither exists."""
@@ -87,7 +87,7 @@ def long_table(summary: pd.DataFrame, populations: dict[str, int | None],
     rows = []
     for r in summary.itertuples(index=False):
         k = str(r.kpi)
-        value, source = comparator(k, populations.get(r.scenario), (local or {}).get(
+        value, source = comparator_with_source(k, populations.get(r.scenario), (local or {}).get(
             r.scenario))
         f = scale(k)
         rows.append({"kpi": k, "label": label_of(k), "unit": unit_of(k),

@@ -45,7 +45,7 @@ from simulation.outputs.kpis import (  # noqa: E402
 from simulation.outputs.limitations import limitations  # noqa: E402
 from simulation.outputs.sources import FILE_LIKE, cite  # noqa: E402
 from simulation.outputs.staffing import GROUPS, staffing_table  # noqa: E402
-from simulation.outputs.tables import comparator  # noqa: E402
+from simulation.outputs.tables import comparator_with_source  # noqa: E402
 from simulation.randomness.distributions import DAYS_PER_YEAR  # noqa: E402
 from simulation.report.summary import paragraphs  # noqa: E402
 from simulation.scenario import ScenarioError, validate  # noqa: E402
@@ -422,7 +422,7 @@ def _kpi_table(kpis: list[str], names: list[str], summary: pd.DataFrame,
         baseline = str(diffs["baseline"].iloc[0])
         vs = [n for n in names if n in set(diffs["scenario"])]
     rows, with_comparator = [], False
-    compared = [comparator(k, population, local) for k in kpis]
+    compared = [comparator_with_source(k, population, local) for k in kpis]
     with_comparator = any(v is not None for v, _ in compared)
     for kpi, (value, source) in zip(kpis, compared, strict=True):
         text, unit = kpi_label(kpi)
