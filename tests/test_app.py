@@ -364,3 +364,12 @@ def test_the_app_cites_evidence_by_publication(catalogue):
     assert texts
     for text in texts:
         assert "DOMAIN" not in text and "seed 00" not in text, text
+
+
+def test_a_cost_interval_reads_in_one_unit():
+    """The card's range must not mix units ("+£360,077 to +£5.83m")."""
+    wide = 5.83e6
+    low, high = (answers_module._signed("total_cost_gbp", v, wide) for v in (360077, wide))
+    assert (low, high) == ("+£0.36m", "+£5.83m")
+    assert answers_module._signed("total_cost_gbp", 1000.0, wide) == "±£0.00m", \
+        "rounds to zero in the interval's unit: no sign"

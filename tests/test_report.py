@@ -194,6 +194,10 @@ def test_values_are_formatted_for_a_board_paper():
     assert format_value("children_3plus_workers_rate", -0.091, signed=True) == "−9.1 pts"
     assert format_value("cost_per_child_gbp", 87, signed=True) == "+£87"
     assert format_value("mean_caseload", float("nan")) == "n/a"
+    # Both ends of an interval in one unit: "+£0.4m to +£5.8m", not "+£360k to +£5.83m".
+    low, high = (format_value("total_cost_gbp", v, signed=True, half=2.7e6, scale=5.83e6)
+                 for v in (360077, 5.83e6))
+    assert (low, high) == ("+£0.4m", "+£5.8m")
     assert format_value("mean_days_unallocated", 0.0512) == "0.051"
     assert format_value("mean_days_unallocated", -0.00001) == "0.0000", "no sign on a zero"
     brief = [*HEADLINE, "contacts", "re_referral_rate", "referral_nfa_rate",

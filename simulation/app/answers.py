@@ -51,11 +51,12 @@ def _num(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
-def _signed(kpi: str, value: float) -> str:
+def _signed(kpi: str, value: float, scale: float | None = None) -> str:
+    """A difference with its sign; ``scale`` keeps an interval's two ends in one unit."""
     if not math.isfinite(value):
         return "n/a"
-    text = format_kpi(kpi, abs(value))
-    zero = text == format_kpi(kpi, 0.0)
+    text = format_kpi(kpi, abs(value), scale=scale)
+    zero = text == format_kpi(kpi, 0.0, scale=scale)
     if KPI_INFO[kpi].kind == "rate":
         text = text.replace("%", " pts")
     return ("±" if zero or value == 0 else "+" if value > 0 else "−") + text
@@ -117,14 +118,16 @@ class Answer:
             ci = mean_ci(v)
             entry = {"mean": _num(ci.mean), "low": _num(ci.low), "high": _num(ci.high),
                      "text": format_kpi(kpi, ci.mean),
-                     "pm": format_kpi(kpi, ci.half_width) if math.isfinite(ci.half_width)
+                     "pm": format_kpi(kpi, ci.half_width, scale=ci.mean)
+                     if math.isfinite(ci.half_width)
                      else None}
             if i > 0:
                 d = paired_difference_ci(values[0], v)
+                wide = max(abs(d.low), abs(d.high)) if math.isfinite(d.half_width) else None
                 entry["diff"] = {"mean": _num(d.mean), "low": _num(d.low), "high": _num(d.high),
                                  "text": _signed(kpi, d.mean),
                                  "range": None if not math.isfinite(d.half_width) else
-                                 f"{_signed(kpi, d.low)} to {_signed(kpi, d.high)}",
+                                 f"{_signed(kpi, d.low, wide)} to {_signed(kpi, d.high, wide)}",
                                  "clear": bool(math.isfinite(d.half_width)
                                                and (d.low > 0 or d.high < 0))}
             entries.append(entry)

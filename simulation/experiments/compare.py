@@ -299,7 +299,7 @@ def headline_table(comparison: Comparison) -> str:
             half = (row.ci_high - row.ci_low) / 2
             value = format_kpi(row.kpi, row.mean)
             cells.append(value if not np.isfinite(half) else
-                         f"{value} ± {format_kpi(row.kpi, half)}")
+                         f"{value} ± {format_kpi(row.kpi, half, scale=row.mean)}")
         table[name] = cells
     labels = [f"{label_of(k)} ({unit_of(k)})" for k in BRIEF_HEADLINE]
     council = next((s for s in comparison.scenarios if s.local_figures), None)

@@ -247,8 +247,12 @@ def national_figure(kpi: str, population: int) -> float | None:
     return info.national * population / 10_000 if info.kind == "count" else info.national
 
 
-def format_kpi(name: str, value: float | None, population: int | None = None) -> str:
-    """A KPI value as people read it: 22.6%, 5,180, 33.0 days."""
+def format_kpi(name: str, value: float | None, population: int | None = None,
+               scale: float | None = None) -> str:
+    """A KPI value as people read it: 22.6%, 5,180, 33.0 days.
+
+    ``scale`` (the largest magnitude shown beside it, e.g. an interval's far end) picks
+    the unit, so both ends of an interval read in one unit: £0.36m to £5.83m."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     kind = KPI_INFO[name].kind if name in KPI_INFO else "ratio"
@@ -257,7 +261,8 @@ def format_kpi(name: str, value: float | None, population: int | None = None) ->
     if kind in ("count", "cases"):
         return f"{value:,.0f}"
     if kind == "gbp":  # millions where the pounds are noise next to the uncertainty
-        return f"£{value / 1e6:,.2f}m" if abs(value) >= 1e6 else f"£{value:,.0f}"
+        big = abs(value if scale is None else scale) >= 1e6
+        return f"£{value / 1e6:,.2f}m" if big else f"£{value:,.0f}"
     if kind == "hours":
         return f"{value:,.2f}"
     if kind in ("days", "working_days", "per_10k"):

@@ -88,18 +88,23 @@ def _rounded(v: float, places: int) -> str:
     return f"{round(v, places):,.{max(places, 0)}f}"
 
 
-def money(v: float, half: float | None = None) -> str:
-    """Pounds as a board paper writes them: £73.6m, £850k, £420 (no false precision)."""
-    if v >= 1e6:
+def money(v: float, half: float | None = None, scale: float | None = None) -> str:
+    """Pounds as a board paper writes them: £73.6m, £850k, £420 (no false precision).
+
+    ``scale`` (an interval's largest magnitude) picks the unit, so both ends of an
+    interval read alike: £0.36m to £5.83m, not £360k to £5.83m."""
+    size = v if scale is None else max(abs(scale), v)
+    if size >= 1e6:
         places = _places(v / 1e6, None if half is None else half / 1e6, 1 if v >= 1e7 else 2)
-        return f"£{_rounded(v / 1e6, max(places, 0))}m"
-    if v >= 1e3:
+        return f"£{_rounded(v / 1e6, max(places, 0 if scale is None else 1))}m"
+    if size >= 1e3:
         places = _places(v / 1e3, None if half is None else half / 1e3, 1 if v < 1e5 else 0)
         return f"£{_rounded(v / 1e3, max(places, 0))}k"
     return f"£{v:,.0f}"
 
 
-def format_value(kpi: str, value: Any, signed: bool = False, half: float | None = None) -> str:
+def format_value(kpi: str, value: Any, signed: bool = False, half: float | None = None,
+                 scale: float | None = None) -> str:
     """A value as a board paper shows it: 86.4%, £73.6m, 5,110, 13.6, 0.50.
 
     Signed values are differences; a difference of rates is in percentage points.
@@ -111,7 +116,7 @@ def format_value(kpi: str, value: Any, signed: bool = False, half: float | None 
         body = _rounded(v * 100, _places(v * 100, None if half is None else half * 100, 1)) \
             + (" pts" if signed else "%")
     elif unit == "£":
-        body = money(v, half)
+        body = money(v, half, scale)
     else:  # three significant figures, or two below 1 (0.050, 0.0012)
         default = 0 if v >= 100 else 1 if v >= 10 else 2 if v >= 1 or v == 0 else min(
             4, 1 - int(np.floor(np.log10(v))))
@@ -458,7 +463,8 @@ def _cell(kpi: str, frame: pd.DataFrame | None, name: str, column: str,
             abs(baseline), 1.0):
         return {"text": "0", "sub": "(identical runs)"}  # the same in every replication
     half = (high - low) / 2 if np.isfinite(high - low) else None
-    low_text, high_text = (format_value(kpi, v, signed, half).replace(" pts", "")
+    wide = max(abs(low), abs(high)) if np.isfinite(high - low) else None
+    low_text, high_text = (format_value(kpi, v, signed, half, wide).replace(" pts", "")
                            for v in (low, high))
     notable = signed and is_notable(kpi, mid, low, high, baseline)
     return {"text": format_value(kpi, mid, signed, half), "cls": "flag" if notable else "",
