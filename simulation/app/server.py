@@ -137,7 +137,7 @@ class LiveApp:
                 loop.call_soon_threadsafe(wake.set)
 
         job.listen(arrived)
-        sent = (-1, -1)
+        sent, last = (-1, -1), ""
         try:
             while True:
                 # Read "done" before the snapshot: a replication landing between the two
@@ -147,7 +147,12 @@ class LiveApp:
                 if (job.version, queue) != sent:
                     sent = (job.version, queue)
                     snap = await asyncio.to_thread(asked.answer.snapshot, queue)
-                    yield f"data: {json.dumps(snap)}\n\n"
+                    text = json.dumps(snap)
+                    # A replication landing while the snapshot was built is already in it;
+                    # the version seen next time would otherwise resend the same answer.
+                    if text != last:
+                        last = text
+                        yield f"data: {text}\n\n"
                 if done:
                     break
                 with contextlib.suppress(TimeoutError):
