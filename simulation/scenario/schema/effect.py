@@ -13,6 +13,29 @@ MAX_EFFECT = 100.0
 
 Factor = Literal["domestic_abuse", "mental_health", "substance_misuse"]
 
+# What a dated effect (``starts_at_years``) may target: numbers the run reads again at each
+# decision (the pathway a child meets: routing.Routes resolves one per period), or the
+# contacts rate (a step in demand, drawn by thinning like demand.changes). Everything else
+# (workforce, structure, costs, the initial state...) is read once when the run is built.
+DATED_TARGETS = ("pathway.", "demand.contacts_per_10k")
+# Pathway numbers the journey reads once, not per decision: they cannot switch at a date.
+UNDATED_PATHWAY = ("pathway.cp.first_review_months", "pathway.cp.review_interval_months",
+                   "pathway.cla.leaving_age_years", "pathway.history.previous_cp.new_referral_share",
+                   "pathway.history.previous_cla.new_referral_share")
+
+
+def dated_target_problem(target: str) -> str | None:
+    """Why a dated effect cannot act on ``target`` (a dotted path), or None if it can."""
+    fixed = any(target == p or target.startswith(p + ".") for p in UNDATED_PATHWAY) or (
+        target.startswith("pathway.history.") and target.endswith("new_referral_share"))
+    if fixed or not target.startswith(DATED_TARGETS):
+        hint = (" (staffing changes at a date: structure.changes)"
+                if target.startswith("structure.") else "")
+        return (f"starts_at_years: target {target!r} is read once when a run starts and "
+                f"cannot switch at a date; dated effects may target pathway decisions and "
+                f"durations, or demand.contacts_per_10k{hint}")
+    return None
+
 
 class AppliesTo(Strict):
     """The children an effect acts on: those with at least one of ``factors``."""
@@ -36,6 +59,19 @@ class Effect(Strict):
     applies_to: AppliesTo | None = Field(
         None, description="only children with these parental factors (pathway targets only); "
                           "default: every child")
+    starts_at_years: float | None = Field(
+        None, ge=0.0, le=100.0,
+        description="years from the start of the run at which the effect starts (a policy "
+                    "start date): before it the run is as without the effect; default: day 0")
+
+    @property
+    def dated(self) -> bool:
+        """True if the effect starts after day 0."""
+        return self.starts_at_years is not None and self.starts_at_years > 0
+
+    def in_force(self, at_years: float | None) -> bool:
+        """Whether the effect acts at ``at_years`` (None: as if every effect had started)."""
+        return at_years is None or not self.dated or self.starts_at_years <= at_years
 
     @model_validator(mode="after")
     def _range(self) -> Effect:
@@ -52,4 +88,10 @@ class Effect(Strict):
             if bad:
                 raise ValueError(f"applies_to selects children, so targets must be in "
                                  f"pathway: {', '.join(bad)}")
+        if self.dated:
+            paths = [self.target] if isinstance(self.target, str) else self.target
+            for t in paths:
+                problem = dated_target_problem(t)
+                if problem:
+                    raise ValueError(problem)
         return self
