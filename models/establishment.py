@@ -11,13 +11,17 @@ the units in proportion to their FTE of the role. ``apply_change`` does it on th
   the recruitment lag; the starter then takes waiting cases and, with
   ``structure.new_starter_fill``, cases from more loaded colleagues (cause
   ``caseload_management``).
-* **Fewer staff, by attrition.** Councils cut case-holding posts by not replacing leavers
-  (a vacancy freeze) rather than by releasing social workers mid-case, so that is what
-  happens: vacant posts close at once (their pending agency cover and recruitment lapse),
-  then posts held by agency staff, then permanent posts, newest first, are marked to
-  close when their holder leaves. A leaver's cases are reallocated inside the unit like
-  any departure (cause ``departure``) and the post is not refilled. Posts close whole:
-  as many as fit the cut, plus one more if at least half of it is still to go.
+* **Fewer staff: vacancies, agency contracts, then attrition.** Councils cut case-holding
+  posts by not filling vacancies, ending agency contracts and not replacing leavers, not
+  by making permanent social workers redundant mid-case; so posts close in that order:
+  vacant posts at once (their pending agency cover and recruitment lapse); posts covered
+  by agency staff at once, the agency worker released on the date; then permanent posts,
+  newest first, when their holder leaves. A released or leaving worker's cases are
+  reallocated inside the unit like any departure (cause ``departure``, a change of worker
+  for each family) and the post is not refilled. (Keeping agency staff until they chose
+  to leave would cut the cheaper permanent recruits instead and raise the agency share.)
+  Posts close whole: as many as fit the cut, plus one more if at least half of it is still
+  to go.
 
 Team managers derived by the management rule (``structure.qualified_per_team_manager``)
 are not re-derived at the date: the change is to case-holding staff only.
@@ -103,8 +107,8 @@ class Establishment:
         return sum(parts)
 
     def _close(self, units: list[Unit], role: str, cut: float) -> float:
-        """Close posts worth ``cut`` FTE: vacant first, then agency-held, then permanent,
-        newest first; held posts close when their holder leaves."""
+        """Close posts worth ``cut`` FTE: vacant first, then agency-held (released now),
+        then permanent, newest first (closed when their holder leaves)."""
         def order(p: Post) -> tuple[int, int]:
             holder = p.holder
             rank = 0 if holder is None else 1 if holder.agency else 2
@@ -116,8 +120,10 @@ class Establishment:
             if left <= EPS or (post.fte > left + EPS and left < post.fte / 2):
                 continue
             closed += post.fte
-            if post.holder is None:
+            holder = post.holder
+            self.workforce.closed.add(post.id)
+            if holder is None:
                 self.workforce.drop_post(post)
-            else:
-                self.workforce.closed.add(post.id)
+            elif holder.agency:  # the contract ends: cases reallocated, post dropped
+                self.workforce.release(holder)
         return closed

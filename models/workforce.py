@@ -166,6 +166,11 @@ class WorkforceDynamics:
         self.luck[post.id] = Uniforms(rng)
         self._vacancy(post)
 
+    def release(self, worker: Worker) -> None:
+        """An agency worker let go when their post is cut (models.establishment): a
+        departure like any other, whose post is then dropped, not refilled."""
+        self._depart(worker)
+
     def drop_post(self, post: Post) -> None:
         """A cut post, now empty, leaves its unit's establishment (models.establishment);
         it stays, empty for good, in ``alloc.posts``, which the pressure loop walks."""

@@ -126,3 +126,20 @@ def _apply_one(data: dict[str, Any], path: str, effect: Effect, is_share: bool) 
         parent[key] = new
     else:
         parent[key] = min(1.0, parent[key] * factor)
+
+
+def scenario_dates(scenario: Scenario) -> list[dict[str, Any]]:
+    """Every date at which the scenario changes, in order: steps in demand, assumed effects
+    that start, establishment changes. For manifests and reports: what a projection rests
+    on and from when (demand growth, a trend rather than a date, is in the scenario)."""
+    rows: list[dict[str, Any]] = [
+        {"at_years": c.at_years, "kind": "demand", "what": f"contacts x{c.factor:g}",
+         "reason": c.reason} for c in scenario.demand.changes]
+    rows += [{"at_years": e.starts_at_years, "kind": "assumed effect",
+              "what": f"{name} {e.value:+g}", "reason": " ".join(e.evidence.split())[:200]}
+             for name, e in active_effects(scenario) if e.dated]
+    rows += [{"at_years": c.at_years, "kind": "staffing",
+              "what": f"{c.role} in {c.team or 'every team'} "
+                      + (f"x{c.factor:g}" if c.factor is not None else f"{c.fte:+g} FTE"),
+              "reason": c.reason} for c in scenario.structure.changes]
+    return sorted(rows, key=lambda r: r["at_years"])
