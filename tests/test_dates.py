@@ -125,6 +125,31 @@ def test_a_dated_effect_on_contacts_is_a_step_in_demand(baseline_raw):
     assert len(_events(more, "referral", True)) > len(_events(base, "referral", True))
 
 
+def test_dated_effects_outside_the_pathway_switch_at_their_date(baseline_raw):
+    """Re-referrals (read at each closure) and placement costs (read at each weekly
+    account) switch at the date too: the same before it, moved after it."""
+    effects = {
+        "returns": {"kind": "probability", "target": "demand.re_referral.probability",
+                    "value": 1.0, "low": 0.0, "high": 1.0, "evidence": "a test assumption",
+                    "starts_at_years": DATE},
+        "prices": {"kind": "rate", "target": "costs.placement_weekly_gbp.*", "value": 0.5,
+                   "low": 0.0, "high": 0.5, "evidence": "a test assumption",
+                   "starts_at_years": DATE}}
+    data = _with(baseline_raw)
+    data["effects"] = {"policy": effects}
+    base, dated = _run(_with(baseline_raw), 1), _run(data, 1)
+    costs = {n: [(a[0], a[3]) for a in r.simulation.rec.accounts]
+             for n, r in (("base", base), ("dated", dated))}
+    assert [c for c in costs["base"] if c[0] < DAY] == [c for c in costs["dated"] if c[0] < DAY]
+    later = [(b[1], d[1]) for b, d in zip(costs["base"], costs["dated"], strict=True)
+             if b[0] >= DAY]
+    assert all(d > b for b, d in later)
+    assert _events(base, "referral", False) == _events(dated, "referral", False)
+    returned = {n: sum(1 for c in r.simulation.rec.children if c.referrals > 1)
+                for n, r in (("base", base), ("dated", dated))}
+    assert returned["dated"] > returned["base"]
+
+
 # ---------------------------------------------------------------- staffing changes
 def _unallocated_days(stocks, after: bool) -> float:
     """Unallocated child-days: weekly open unallocated cases x 7, before or after the date."""

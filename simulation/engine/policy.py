@@ -7,7 +7,9 @@ Two kinds of date reach the engine here (demand's own dates, ``demand.growth`` a
 * ``effects.*.*.starts_at_years``: at each date the pathway moves to its next period
   (``routing.Routes.advance``) and every child's pathway is renewed, so decisions and
   durations drawn from then on meet the effect; durations already running keep their
-  length. Before the first date nothing differs from a run without the dated effects:
+  length. The other numbers a dated effect may target are read again from then on
+  (``switch``): re-referrals at each closure, hours, time split and costs at each weekly
+  account. Before the first date nothing differs from a run without the dated effects:
   the same uniforms meet the same numbers (common random numbers);
 * ``structure.changes``: posts open or close at their date (``models.establishment``).
 
@@ -21,9 +23,9 @@ from collections.abc import Generator
 from typing import Any
 
 from models.establishment import Establishment
-from simulation.randomness.distributions import DAYS_PER_YEAR
+from simulation.randomness.distributions import DAYS_PER_YEAR, build_distribution
 from simulation.scenario import Scenario
-from simulation.scenario.effects import active_effects
+from simulation.scenario.effects import active_effects, apply_effects
 
 
 def start(sim: Any) -> None:
@@ -51,6 +53,20 @@ def _effect_dates(sim: Any) -> Generator[Any, Any, None]:
         for child in sim.rec.children:  # those met later are built in the new period
             if not child.uasc:
                 child.route = sim._route(child)
+        switch(sim, apply_effects(sim.scenario, at_years=at))
+
+
+def switch(sim: Any, now: Scenario) -> None:
+    """From now on, the numbers outside the pathway that a dated effect may change
+    (``schema.effect.DATED_TARGETS``) are those of ``now``: re-referrals, and what the
+    weekly accounts read (role hours, time split and costs, hours cases need, placement
+    costs)."""
+    sim.re_referral_p = now.demand.re_referral.probability
+    sim.d_re_referral = build_distribution(now.demand.re_referral.delay)
+    accounts = sim.accounts
+    accounts.roles = now.workforce.roles
+    accounts.needed = now.workforce.hours_needed_per_case_week
+    accounts.placement_cost = now.costs.placement_weekly_gbp
 
 
 def _staff_dates(sim: Any, establishment: Establishment) -> Generator[Any, Any, None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -13,28 +14,35 @@ MAX_EFFECT = 100.0
 
 Factor = Literal["domestic_abuse", "mental_health", "substance_misuse"]
 
-# What a dated effect (``starts_at_years``) may target: numbers the run reads again at each
-# decision (the pathway a child meets: routing.Routes resolves one per period), or the
-# contacts rate (a step in demand, drawn by thinning like demand.changes). Everything else
-# (workforce, structure, costs, the initial state...) is read once when the run is built.
-DATED_TARGETS = ("pathway.", "demand.contacts_per_10k")
-# Pathway numbers the journey reads once, not per decision: they cannot switch at a date.
-UNDATED_PATHWAY = ("pathway.cp.first_review_months", "pathway.cp.review_interval_months",
-                   "pathway.cla.leaving_age_years", "pathway.history.previous_cp.new_referral_share",
-                   "pathway.history.previous_cla.new_referral_share")
+# What a dated effect (``starts_at_years``) may target: numbers the run reads again after
+# it is built, so they can switch at a date (simulation.engine.policy): the pathway a child
+# meets (routing.Routes resolves one per period), the contacts rate (a step in demand,
+# drawn by thinning like demand.changes), re-referrals (read at each closure), and what
+# the weekly accounts read (hours, time split, costs). Everything else (turnover,
+# recruitment, absences, caseload limits, staff, the initial state...) is read once when
+# the run is built: a dated effect on it is refused.
+DATED_TARGETS = tuple(re.compile(p) for p in (
+    r"pathway\.(?!cp\.(first_review_months|review_interval_months)$)"
+    r"(?!cla\.leaving_age_years$)(?!history\.[^.]+\.new_referral_share$).+",
+    r"demand\.contacts_per_10k",
+    r"demand\.re_referral\.(probability|delay)(\..+)?",
+    r"workforce\.roles\.[^.]+\.(time_split|weekly_hours|recording_offload_share"
+    r"|weekly_cost_gbp|agency_weekly_cost_gbp)(\..+)?",
+    r"workforce\.hours_needed_per_case_week(\..+)?",
+    r"costs\.placement_weekly_gbp(\..+)?",
+))
 
 
 def dated_target_problem(target: str) -> str | None:
     """Why a dated effect cannot act on ``target`` (a dotted path), or None if it can."""
-    fixed = any(target == p or target.startswith(p + ".") for p in UNDATED_PATHWAY) or (
-        target.startswith("pathway.history.") and target.endswith("new_referral_share"))
-    if fixed or not target.startswith(DATED_TARGETS):
-        hint = (" (staffing changes at a date: structure.changes)"
-                if target.startswith("structure.") else "")
-        return (f"starts_at_years: target {target!r} is read once when a run starts and "
-                f"cannot switch at a date; dated effects may target pathway decisions and "
-                f"durations, or demand.contacts_per_10k{hint}")
-    return None
+    if any(p.fullmatch(target) for p in DATED_TARGETS):
+        return None
+    hint = (" (staffing changes at a date: structure.changes)"
+            if target.startswith("structure.") else "")
+    return (f"starts_at_years: target {target!r} is read once when a run starts and cannot "
+            f"switch at a date; dated effects may target pathway decisions and durations, "
+            f"demand.contacts_per_10k, demand.re_referral, role hours, time split and costs, "
+            f"hours_needed_per_case_week, placement costs{hint}")
 
 
 class AppliesTo(Strict):
