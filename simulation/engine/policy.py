@@ -32,6 +32,7 @@ def start(sim: Any) -> None:
     """Start the date processes of a built ``journey.Simulation`` (none if it has no dates),
     after day 0's staffing and before its caseload."""
     env = sim.env
+    sim.establishment = None  # models.establishment.Establishment when staffing changes
     if sim.routes.dates:
         env.process(_effect_dates(sim))
     changes = [c for c in sim.effective.structure.changes
