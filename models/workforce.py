@@ -75,6 +75,7 @@ class WorkforceDynamics:
         self.absence_rate = sum(r for r, _, _ in self.absences)
         self.luck = {p.id: Uniforms(streams.generator("workforce", p.id)) for p in alloc.posts}
         self.recruiting: set[int] = set()
+        self.closed: set[int] = set()  # posts cut (models.establishment): never refilled
         p = w.pressure
         self.pressure_interval = p.interval_days
         self.max_excess = p.max_excess
@@ -159,7 +160,27 @@ class WorkforceDynamics:
         self.alloc.leave(worker, self.env.now, "departure")
         self._vacancy(worker.post)
 
+    def open_vacancy(self, post: Post, rng: Any) -> None:
+        """A new funded post (models.establishment), with its own stream: filled like any
+        vacancy."""
+        self.luck[post.id] = Uniforms(rng)
+        self._vacancy(post)
+
+    def release(self, worker: Worker) -> None:
+        """An agency worker let go when their post is cut (models.establishment): a
+        departure like any other, whose post is then dropped, not refilled."""
+        self._depart(worker)
+
+    def drop_post(self, post: Post) -> None:
+        """A cut post, now empty, leaves its unit's establishment (models.establishment);
+        it stays, empty for good, in ``alloc.posts``, which the pressure loop walks."""
+        self.closed.add(post.id)
+        post.unit.posts.remove(post)
+
     def _vacancy(self, post: Post) -> None:
+        if post.id in self.closed:  # cut by attrition: the leaver is not replaced
+            self.drop_post(post)
+            return
         u = self.luck[post.id]
         if self.agency_cover:
             self.env.process(self._agency(post, self.d_agency.ppf(u())))
@@ -168,7 +189,7 @@ class WorkforceDynamics:
 
     def _agency(self, post: Post, lag: float) -> Generator[Any, Any, None]:
         yield self.env.timeout(lag)
-        if post.holder is None:
+        if post.holder is None and post.id not in self.closed:
             self._start(self.alloc.hire(post, agency=True, now=self.env.now))
 
     def _recruit_later(self, post: Post, lag: float) -> None:
@@ -178,6 +199,8 @@ class WorkforceDynamics:
     def _recruit(self, post: Post, lag: float) -> Generator[Any, Any, None]:
         yield self.env.timeout(lag)
         self.recruiting.discard(post.id)
+        if post.id in self.closed:
+            return
         now = self.env.now
         cover = post.holder
         if cover is not None:  # the agency worker hands their cases to the recruit

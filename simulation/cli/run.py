@@ -22,6 +22,7 @@ from simulation.cli.common import (
     seed_option,
     years_option,
 )
+from simulation.engine.policy import dates_beyond
 from simulation.outputs.files import OutputError, manifest, prepare_output, write_run
 from simulation.outputs.flows import stage_flows
 from simulation.outputs.guard import RunGuardError
@@ -63,6 +64,8 @@ def run(scenario: str, seed: int | None, years: float | None, out: Path | None,
     seed = s.run.seed if seed is None else seed
     years = s.run.years if years is None else years
     check_size_or_fail(s, years, scenario)
+    for line in dates_beyond(s, years):
+        click.echo(f"warning: {line}", err=True)
     out = out or Path("results") / s.name
     run_and_write(s, scenario, seed, years, out, force, command_line(),
                   overlays=list(overlays), no_effects=no_effects, event_log=event_log)
@@ -112,7 +115,9 @@ def kpi_summary(s: Scenario, seed: int, years: float, kpis: dict[str, float]) ->
     lines.append("")
     if effects:
         lines.append("Assumed effects (inputs, not findings): " + ", ".join(
-            f"{n} {e.value:+g} on {e.target}" for n, e in effects))
+            f"{n} {e.value:+g} on {e.target}"
+            + (f" from year {e.starts_at_years:g}" if e.starts_at_years else "")
+            for n, e in effects))
     else:
         lines.append("No assumed practice effects: differences come from structure alone.")
     return "\n".join(lines)

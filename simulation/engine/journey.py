@@ -31,6 +31,7 @@ import simpy
 from models.accounts import WeeklyAccounts
 from models.teams import Allocator
 from models.workforce import WorkforceDynamics
+from simulation.engine import policy
 from simulation.engine.contacts import (
     PAST_CLA,
     PAST_CP,
@@ -64,7 +65,7 @@ class Simulation:
 
     def __init__(self, scenario: Scenario, seed: int, years: float | None = None) -> None:
         self.scenario = scenario
-        self.effective = apply_effects(scenario)
+        self.effective = apply_effects(scenario, at_years=0.0)  # dated ones: policy.py
         self.years = float(years if years is not None else scenario.run.years)
         self.horizon = self.years * DAYS_PER_YEAR
         self.streams = Streams(seed)
@@ -488,6 +489,7 @@ class Simulation:
         self._decisions_sorted = np.sort(contacts.decision)
         self._fd_only_decisions = np.sort(contacts.decision[~contacts.referred])
         self.workforce.staff_day_zero()
+        policy.start(self)  # dated effects and staffing changes
         self._initial_caseload()
         first_id = len(self.rec.children)
         self.first_contact_id = first_id

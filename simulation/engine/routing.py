@@ -3,10 +3,14 @@
 Most of the pathway is the same for every child. Two things make it differ:
 * a child's past (``pathway.history``): a child with a previous CP plan meets higher odds
   of s47, ICPC and a plan; a child looked after before meets higher odds of care;
-* assumed effects that select children by parental factor (``applies_to``).
+* assumed effects that select children by parental factor (``applies_to``);
+* the date: assumed effects that start at a date (``starts_at_years``) change the pathway
+  from then on. The run is cut into periods at those dates; ``Routes.advance`` moves to the
+  next one (``simulation.engine.policy`` calls it at each date).
 
-Children fall into at most 8 factor masks x 2 x 2 pasts; each group's pathway is resolved
-and compiled once, on first use, and the journey picks the child's group at each decision.
+Children fall into at most 8 factor masks x 2 x 2 pasts per period; each group's pathway is
+resolved and compiled once, on first use, and the journey picks the child's group at each
+decision.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 
 from simulation.randomness.distributions import build_distribution
 from simulation.scenario import Scenario, apply_effects
-from simulation.scenario.effects import selects
+from simulation.scenario.effects import effect_dates, selects
 from simulation.scenario.schema.pathway import Pathway
 from simulation.scenario.schema.workforce import PARENTAL_FACTORS
 
@@ -103,16 +107,21 @@ class Routes:
     """Every group's ``Routing``, built on first use.
 
     ``scenario`` is the raw scenario (effects not folded in); ``effective`` the one with the
-    effects for every child folded in (what the rest of the run reads).
+    effects for every child in force on day 0 folded in (what the rest of the run reads).
+    ``dates``: the years at which dated effects start (``effects.effect_dates``); period k
+    runs from ``dates[k-1]`` (0 for k = 0) to the next date.
     """
 
-    def __init__(self, scenario: Scenario, effective: Scenario) -> None:
+    def __init__(self, scenario: Scenario, effective: Scenario,
+                 dates: list[float] | None = None) -> None:
         self.scenario = scenario
         self.targeted = [e for g in scenario.effects.values() for e in g.values()
                          if e.value != 0 and e.applies_to is not None]
         self.base = effective.pathway
-        self._pathways: dict[int, Pathway] = {}
-        self._cache: dict[tuple[int, bool, bool], Routing] = {}
+        self.dates = effect_dates(scenario) if dates is None else list(dates)
+        self.period = 0
+        self._pathways: dict[tuple[int, int], Pathway] = {}
+        self._cache: dict[tuple[int, int, bool, bool], Routing] = {}
         n_masks = 1 << len(PARENTAL_FACTORS)
         self._groups = [self._group(m) for m in range(n_masks)]
         self.default = self.get(0, False, False)
@@ -121,16 +130,22 @@ class Routes:
         """The targeted effects a child's factors select, as a bit mask over them."""
         return sum(1 << i for i, e in enumerate(self.targeted) if selects(e, factors))
 
+    def advance(self) -> None:
+        """Move to the next period: from now on children meet the effects started by its date."""
+        if self.period < len(self.dates):
+            self.period += 1
+
     def get(self, factors: int, previous_cp: bool, previous_cla: bool) -> Routing:
-        group = self._groups[factors]
-        key = (group, previous_cp, previous_cla)
+        group, period = self._groups[factors], self.period
+        key = (period, group, previous_cp, previous_cla)
         routing = self._cache.get(key)
         if routing is None:
-            pathway = self._pathways.get(group)
+            pathway = self._pathways.get((period, group))
             if pathway is None:
-                pathway = (apply_effects(self.scenario, factors).pathway if group
-                           else self.base)
-                self._pathways[group] = pathway
+                at = self.dates[period - 1] if period else 0.0
+                pathway = (apply_effects(self.scenario, factors, at_years=at).pathway
+                           if group or period else self.base)
+                self._pathways[(period, group)] = pathway
             routing = self._cache[key] = Routing(with_history(pathway, previous_cp,
                                                               previous_cla))
         return routing

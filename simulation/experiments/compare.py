@@ -27,6 +27,7 @@ from simulation.analysis.stats import (
     warmup_warning,
 )
 from simulation.council.structures import apply_structure
+from simulation.engine.policy import dates_beyond
 from simulation.experiments.batch import BatchResult, run_batch
 from simulation.outputs.files import atomic_folder, code_version, package_versions, prepare_output
 from simulation.outputs.kpis import (
@@ -45,6 +46,7 @@ from simulation.outputs.tables import (
     write_workbook,
 )
 from simulation.scenario import Scenario, file_sha256, load_raw, load_scenario, validate
+from simulation.scenario.effects import scenario_dates
 from simulation.scenario.limits import ensure_fits
 
 OPEN_STAGES = ["assessment", "s47", "cin", "cp", "cla"]
@@ -114,7 +116,8 @@ def run_comparison(scenarios: list[Scenario], reps: int, seed: int, years: float
         batch = _merge(batch, more)
         done = target
     comparison = Comparison(batch, scenarios, done)
-    comparison.warnings = warmup_warnings(batch.stocks) + drift_of(batch, scenarios)
+    comparison.warnings = (warmup_warnings(batch.stocks) + drift_of(batch, scenarios)
+                           + [f"{s.name}: {w}" for s in scenarios for w in dates_beyond(s, years)])
     return comparison
 
 
@@ -178,13 +181,15 @@ def scenario_record(scenario: Scenario, file: str | Path | None) -> dict[str, An
         "assumed_effects": [
             {"name": name, "target": e.target if isinstance(e.target, str)
              else ", ".join(e.target), "kind": e.kind, "value": e.value, "low": e.low,
-             "high": e.high, "evidence": " ".join(e.evidence.split())}
+             "high": e.high, "evidence": " ".join(e.evidence.split()),
+             "starts_at_years": e.starts_at_years}
             for name, e in scenario.assumed_effects()],
         # the council's own figures (latest year), the report's local comparators
         "local_figures": {name: {"year": f.latest()[0], "value": f.latest()[1],
                                  "source": f.source}
                           for name, f in scenario.local_figures.items()},
         "population": scenario.population,
+        "dates": scenario_dates(scenario),  # steps in demand, dated effects, staffing
         "resolved": scenario.model_dump(mode="json"),
     }
 

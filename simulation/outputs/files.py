@@ -31,6 +31,7 @@ except ImportError:  # pragma: no cover - not on Windows: stale folders are then
 
 from simulation.outputs.run import RunResult
 from simulation.scenario import Scenario, file_sha256
+from simulation.scenario.effects import scenario_dates
 
 
 class OutputError(RuntimeError):
@@ -74,6 +75,11 @@ def manifest(scenario_file: str | Path | None, scenario: Scenario, seed: int, ye
         "scenario_file": str(scenario_file) if scenario_file else None,
         "scenario_sha256": file_sha256(scenario_file) if scenario_file else None,
         "scenario": scenario.model_dump(mode="json"),
+        # what the run rests on, and from when (a dated effect starts part-way)
+        "assumed_effects": [{"name": name, "value": e.value, "target": e.target,
+                             "starts_at_years": e.starts_at_years}
+                            for name, e in scenario.assumed_effects()],
+        "dates": scenario_dates(scenario),
         "seed": seed,
         "years": years,
         "command": command,
@@ -171,8 +177,11 @@ def _umask() -> int:
 
 
 def kpi_row(result: RunResult) -> dict[str, Any]:
-    """The KPIs plus which assumed effects they rest on ('' = structure alone)."""
-    effects = ";".join(f"{name}={e.value:g}" for name, e in result.scenario.assumed_effects())
+    """The KPIs plus which assumed effects they rest on ('' = structure alone), and from
+    when for an effect that starts at a date ('name=-0.15 from year 2')."""
+    effects = ";".join(f"{name}={e.value:g}" + (f" from year {e.starts_at_years:g}"
+                                                 if e.starts_at_years else "")
+                       for name, e in result.scenario.assumed_effects())
     return {"scenario": result.scenario.name, "seed": result.seed, "years": result.years,
             **result.kpis, "assumed_effects": effects}
 

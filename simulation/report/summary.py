@@ -77,7 +77,9 @@ def _rests_on(record: dict[str, Any] | None) -> str:
     if not effects:
         return " It rests on no assumed practice effects: the differences are structural."
     names = ", ".join(f"{e['name']} ({'+' if e['value'] > 0 else '−'}"
-                      f"{abs(e['value']) * 100:.0f}%)" for e in effects)
+                      f"{abs(e['value']) * 100:.0f}%"
+                      + (f" from year {e['starts_at_years']:g}" if e.get("starts_at_years")
+                         else "") + ")" for e in effects)
     return f" This rests on assumed effects (inputs, not findings): {names}."
 
 

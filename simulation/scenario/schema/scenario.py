@@ -16,12 +16,12 @@ from pydantic import Field, field_validator, model_validator
 
 from simulation.scenario.schema.base import Strict
 from simulation.scenario.schema.demand import Demand
-from simulation.scenario.schema.effect import Effect
+from simulation.scenario.schema.effect import Effect, dated_target_problem
 from simulation.scenario.schema.local import LocalFigure, check_measures
 from simulation.scenario.schema.pathway import InitialState, Pathway
 from simulation.scenario.schema.structure import Structure, Team, size_structure
 from simulation.scenario.schema.workforce import PRESSURE_TARGETS, Costs, Workforce
-from simulation.scenario.targets import check_target
+from simulation.scenario.targets import check_target, expand, targets
 
 MAX_POPULATION = 100_000_000  # children; sizing a structure to more is refused, not attempted
 MANAGER = "team_manager"  # the role the management rule sets
@@ -133,9 +133,21 @@ class Scenario(Strict):
                                  f"pathway.cla.placements: {', '.join(unknown)}")
         for group, effects in self.effects.items():
             for name, eff in effects.items():
-                problem = check_target(eff, self)
+                problem = check_target(eff, self) or dated_problem(eff, self)
                 if problem:
                     raise ValueError(f"effects.{group}.{name}: {problem}")
+        for i, c in enumerate(self.structure.changes):
+            where = f"structure.changes.{i}"
+            if c.role not in roles or roles[c.role].caseload_share <= 0:
+                raise ValueError(f"{where}.role: {c.role!r} is not a case-holding role in "
+                                 f"workforce.roles")
+            teams = [t for t in self.structure.teams if c.team in (None, t.name)]
+            if not any(t.staff.get(c.role, 0.0) > 0 for t in teams):
+                raise ValueError(f"{where}: no {c.role} in team "
+                                 f"{c.team or 'any team'} to change")
+            late = at_or_after_end(c.at_years, self.run.years)
+            if late:
+                raise ValueError(f"{where}.at_years: {late}")
         return self
 
     def staff_of(self, team: Team) -> dict[str, float]:
@@ -163,6 +175,29 @@ class Scenario(Strict):
             kind="rate", target=PRESSURE_TARGETS[n], value=e.value, low=e.low, high=e.high,
             evidence=e.evidence)) for n, e in self.workforce.pressure.effects()]
         return practice + pressure
+
+
+def at_or_after_end(at_years: float, years: float) -> str | None:
+    """Why a date at or after the end of the run is refused, or None if it is inside."""
+    if at_years >= years:
+        return (f"{at_years:g} is at or after the end of the run (run.years {years:g}): "
+                f"it would change nothing")
+    return None
+
+
+def dated_problem(effect: Effect, scenario: Scenario) -> str | None:
+    """Why a dated effect cannot start at its date in this scenario, or None."""
+    if not effect.dated:
+        return None
+    late = at_or_after_end(effect.starts_at_years, scenario.run.years)
+    if late:
+        return f"starts_at_years: {late}"
+    for target in targets(effect):
+        for path, *_ in expand(scenario, target):
+            problem = dated_target_problem(path)
+            if problem:
+                return problem
+    return None
 
 
 def _did_you_mean(names: list[str], known) -> str:

@@ -35,6 +35,28 @@ class Team(Strict):
         return self
 
 
+class StaffChange(Strict):
+    """A change of establishment at a date (a structure start date): the funded FTE of a
+    case-holding role steps up or down from then on (models.establishment)."""
+
+    at_years: Annotated[float, Field(ge=0.0)] = Field(
+        description="years from the start of the run")
+    team: str | None = Field(None, description="a team name; default: every team with the role")
+    role: str = Field("social_worker", description="a case-holding role (caseload_share > 0)")
+    factor: Annotated[float, Field(ge=0.0, le=100.0)] | None = Field(
+        None, description="multiplies the role's FTE in each unit (1.1 = +10%)")
+    fte: Annotated[float, Field(ge=-10_000.0, le=10_000.0)] | None = Field(
+        None, description="FTE added (or, negative, removed) across the team(s), shared "
+                          "between units in proportion to their FTE of the role")
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _one_size(self) -> StaffChange:
+        if (self.factor is None) == (self.fte is None):
+            raise ValueError("give exactly one of factor or fte")
+        return self
+
+
 class Structure(Strict):
     localities: dict[str, Positive] = Field(default_factory=lambda: {"all": 1.0},
                                             description="shares of demand; must sum to 1")
@@ -59,6 +81,9 @@ class Structure(Strict):
         0.0, description="a new worker starting in a vacant post takes cases from colleagues "
                          "more loaded than them, up to this share of their limit "
                          "(cause caseload_management)")
+    changes: list[StaffChange] = Field(
+        default_factory=list, description="establishment changes at dates (structure start "
+                                          "dates): staff of a role step up or down")
 
     @field_validator("localities")
     @classmethod
@@ -80,6 +105,10 @@ class Structure(Strict):
                 raise ValueError(
                     f"team {t.name!r}: assignment 'locality' needs count == number of "
                     f"localities ({len(self.localities)}), got {t.count}")
+        for i, c in enumerate(self.changes):
+            if c.team is not None and c.team not in names:
+                raise ValueError(f"changes.{i}.team: no team {c.team!r} (teams: "
+                                 f"{', '.join(names)})")
         return self
 
 
