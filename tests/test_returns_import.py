@@ -363,6 +363,7 @@ def test_groups_keep_the_counts_and_hide_small_cells(fitted, imported):
         assert len(small) <= 1 and all(g["age_years"] == [0.0, 18.0] for g in small)
         assert all(g is mine[-1] for g in small)
     assert len(groups) < len(records) / MIN_CELL + 5 * len(set(records["stage"]))
+    assert f"as {len(groups)} groups by stage" in imported[1].output
     written = load_scenario(imported[0]).initial_state
     assert [g.model_dump() for g in written.cases] == [
         {**g, "age_years": list(g["age_years"]), "elapsed_days": list(g["elapsed_days"])}

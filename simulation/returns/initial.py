@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulation.returns.journeys import YEAR_DAYS, Journeys
+
 # DfE's age bands of the looked-after statistics: under 1, 1-4, 5-9, 10-15, 16-17.
 AGE_EDGES: tuple[float, ...] = (0, 1, 5, 10, 16, 18)
 # Time in the current stage: 3, 6, 12 months, 2, 5 years, and up to a childhood.
@@ -83,7 +85,7 @@ def group_cases(cases: pd.DataFrame, min_cell: int = MIN_CELL) -> list[dict[str,
     return out
 
 
-def open_cases(j: Any, members: dict[str, set[str]], care: pd.DataFrame,
+def open_cases(j: Journeys, members: dict[str, set[str]], care: pd.DataFrame,
                open_s47: pd.DataFrame | None = None,
                waiting: pd.DataFrame | None = None) -> pd.DataFrame:
     """One record per child open at ``j.end`` (in memory only: no id is kept): stage, age
@@ -120,11 +122,11 @@ def open_cases(j: Any, members: dict[str, set[str]], care: pd.DataFrame,
         if not kids:
             continue
         start = starts[stage].reindex(kids).to_numpy(float)
-        age = (E - dob.reindex(kids).to_numpy(float)) / 365.25
+        age = (E - dob.reindex(kids).to_numpy(float)) / YEAR_DAYS
         elapsed = np.maximum(E - start, 0.0)
         if stage == "cla":  # care does not begin before birth (a data slip otherwise)
             elapsed = np.where(np.isnan(age), elapsed,
-                               np.maximum(np.minimum(elapsed, age * 365.25), 0.0))
+                               np.maximum(np.minimum(elapsed, age * YEAR_DAYS), 0.0))
         age = np.where(age < 0, np.nan, age)  # an unborn child's plan: age unknown
         open_ended = (before[stage].reindex(kids).fillna(False).to_numpy(bool)
                       if stage in before else np.zeros(len(kids), bool))
