@@ -402,3 +402,13 @@ def test_an_imported_run_starts_with_its_open_caseload(imported):
 
 def len_cases(s) -> int:
     return sum(g.count for g in s.initial_state.cases)
+
+
+def test_without_the_cin_census_only_care_is_grouped(extract):
+    """The SSDA903 alone: day 0's children in care as groups (no CP past is known), and no
+    other stage declared."""
+    _, est = fit(read_returns(extract[0], None), P.population)
+    assert set(est.initial_state) == {"cla"}
+    assert {g["stage"] for g in est.initial_cases} == {"cla"}
+    assert sum(g["count"] for g in est.initial_cases) == est.initial_state["cla"] > 0
+    assert all(g["previous_cp"] == 0 for g in est.initial_cases)
