@@ -322,6 +322,29 @@ class Council:
         return out
 
 
+    def dates(self) -> set[str]:
+        """Every exact date of a child's journey the files hold (referrals, closures,
+        assessments, plans, enquiries, periods of care), as written (dd/mm/YYYY, ISO),
+        except 31 March and 1 April (the collection's own ends, which outputs may name)."""
+        days: set[float] = set()
+        for r in self.referrals:
+            days |= {r["ref"], *(d for d in (r["closure"],) if d is not None)}
+            if r["assessment"]:
+                days |= {r["assessment"][0], r["assessment"][1]}
+            days |= {d for item in (*r["cin"], *r["s47"]) for d in item[:2] if d is not None}
+            days |= {d for s, e, _ in r["cp"] for d in (s, e)}
+        for p in self.periods:
+            days |= {p["start"], p["end"]}
+        out = set()
+        for d in days:
+            if d > self.end:
+                continue
+            text = dmy(d)
+            if text[:5] not in ("31/03", "01/04"):
+                out |= {text, iso(d)}
+        return out
+
+
 COLUMNS_903 = {
     "header": ["CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB"],
     "episodes": ["CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "DEC", "REC",

@@ -11,13 +11,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
 
 from simulation.cli.main import main
+from simulation.outputs.run import simulate
 from simulation.returns.fields import FIELDS, in_schema
 from simulation.returns.importer import fit, import_returns, read_returns
+from simulation.returns.initial import AGE_EDGES, ELAPSED_EDGES, MIN_CELL, group_cases
 from simulation.returns.journeys import YEAR_DAYS
 from simulation.scenario import load_scenario
 from tests.returns_synth import Council, Params
@@ -160,8 +163,10 @@ def test_scenario_extends_the_baseline_and_says_where_values_come_from(imported,
     for key in ("contacts_per_10k", "referral_nfa_rate", "cla:"):
         assert key in text
     assert text.count("records") + text.count("periods") + text.count("plans") >= 15
-    # the open caseload at the last 31 March, aggregated
-    assert s.initial_state.cla == fitted[1].figures.iloc[-1]["cla_open"]
+    # the open caseload at the last 31 March, aggregated; unaccompanied children in care
+    # are left out (the run draws its day-0 ones from demand.unaccompanied)
+    last = fitted[1].figures.iloc[-1]
+    assert s.initial_state.cla == last["cla_open"] - last["uasc_cla_open"]
     assert s.initial_state.cp == fitted[1].figures.iloc[-1]["cp_open"]
 
 
@@ -255,3 +260,155 @@ def test_a_cin_census_with_fewer_years_uses_its_own_window(council, tmp_path):
     median = est.get("cin_duration")["points"][0.5]
     n = est.checks["cin_survival"].events
     assert abs(math.log(median / P.cin_days[0])) <= log_median_tolerance(P.cin_days[1], n)
+
+
+# --------------------------------------------------------------------------- day 0's caseload
+def open_at_end(c: Council) -> pd.DataFrame:
+    """The truth: each child open at the last 31 March, once, at the deepest stage (care, CP
+    plan, CIN plan, s47 enquiry, referral awaiting assessment), from the simulated journeys."""
+    E, rank = c.end, {"cla": 5, "cp": 4, "cin": 3, "s47": 2, "assessment": 1}
+    where: dict[str, tuple[str, float]] = {}
+
+    def offer(cid: str, stage: str, start: float) -> None:
+        cur = where.get(cid)
+        if cur is None or rank[stage] > rank[cur[0]] or (stage == cur[0] and start > cur[1]):
+            where[cid] = (stage, start)
+
+    for p in c.periods:
+        if not c.children[p["child"]]["uasc"] and p["start"] <= E < p["end"]:
+            offer(p["child"], "cla", p["start"])
+    for r in c.referrals:
+        cid = r["child"]
+        for s, e, _ in r["cp"]:
+            if s <= E < e:
+                offer(cid, "cp", s)
+        for s, e in r["cin"]:
+            if s <= E < e:
+                offer(cid, "cin", s)
+        if r["ref"] <= E and (r["closure"] is None or r["closure"] > E):
+            for s, i in r["s47"]:
+                if s <= E and (i is None or i > E):
+                    offer(cid, "s47", s)
+            if not r["nfa"] and r["assessment"][1] > E:
+                offer(cid, "assessment", r["ref"])
+    plans = {}
+    for r in c.referrals:
+        for s, e, n in r["cp"]:
+            plans.setdefault(r["child"], []).append((s, e, n))
+    ended_care = {p["child"] for p in c.periods
+                  if p["end"] <= E and not c.children[p["child"]]["uasc"]}
+    rows = []
+    for cid, (stage, start) in where.items():
+        mine = plans.get(cid, [])
+        if stage == "cp":  # a plan before the current one
+            current = max((p for p in mine if p[0] <= E < p[1]), key=lambda p: p[0])
+            had_cp = current[2] > 0
+        else:
+            had_cp = any(s <= E for s, _, _ in mine)
+        dob = int(c.children[cid]["dob"])  # as written (whole days)
+        rows.append((stage, (E - dob) / YEAR_DAYS, E - start, had_cp, cid in ended_care))
+    return pd.DataFrame(rows, columns=["stage", "age", "elapsed", "previous_cp",
+                                       "previous_cla"])
+
+
+def fine_cells(frame: pd.DataFrame) -> pd.Series:
+    # a young person open past 18 (a CIN or CP case) counts in the top band
+    a = np.clip(np.searchsorted(AGE_EDGES, frame["age"], side="right") - 1, 0,
+                len(AGE_EDGES) - 2)
+    e = np.clip(np.searchsorted(ELAPSED_EDGES, frame["elapsed"], side="right") - 1, 0,
+                len(ELAPSED_EDGES) - 2)
+    return frame.assign(a=a, e=e).groupby(
+        ["stage", "a", "e", "previous_cp", "previous_cla"]).size()
+
+
+def test_open_caseload_is_recovered_exactly(tmp_path):
+    """A council whose journeys all begin inside the extract (no years before it), so
+    the returns show every child's whole past: the import finds each child open at the
+    last 31 March at their stage, with their age, time in the stage and past, and its
+    finest groups are the true counts by stage, age band, elapsed band and past."""
+    c = Council(Params(burn_years=0), seed=6)
+    _, est = fit(read_returns(*c.write(tmp_path)), P.population)
+    truth = open_at_end(c)
+    got = est.checks["open_cases"]
+    assert not got["elapsed_open_ended"].any()
+    key = ["stage", "elapsed", "previous_cp", "previous_cla", "age"]
+    a = truth.sort_values(key).reset_index(drop=True)
+    b = got[truth.columns].sort_values(key).reset_index(drop=True)
+    assert len(a) > 300
+    assert a[key[:-1]].equals(b[key[:-1]].astype(a[key[:-1]].dtypes.to_dict()))
+    assert np.allclose(a["age"], b["age"])
+    expected = fine_cells(truth)
+    rows = group_cases(got, min_cell=1)
+    recovered = pd.Series({(g["stage"], AGE_EDGES.index(g["age_years"][0]),
+                            ELAPSED_EDGES.index(g["elapsed_days"][0]),
+                            bool(g["previous_cp"]), bool(g["previous_cla"])): g["count"]
+                           for g in rows}).sort_index()
+    assert recovered.to_dict() == expected.to_dict()
+    by_stage = truth.groupby("stage").size().to_dict()
+    assert {k: v for k, v in est.initial_state.items() if k in by_stage} == by_stage
+
+
+def test_groups_keep_the_counts_and_hide_small_cells(fitted, imported):
+    """What is written: the stage counts exactly, the children with each past exactly, and
+    no row of fewer than MIN_CELL children but one merged leftover a stage, aged 0-18."""
+    est = fitted[1]
+    records, groups = est.checks["open_cases"], est.initial_cases
+    for stage, n in records.groupby("stage").size().items():
+        mine = [g for g in groups if g["stage"] == stage]
+        assert sum(g["count"] for g in mine) == n == est.initial_state[stage]
+        for past in ("previous_cp", "previous_cla"):
+            assert sum(round(g[past] * g["count"]) for g in mine) == \
+                int(records.loc[records["stage"] == stage, past].sum())
+        small = [g for g in mine if g["count"] < MIN_CELL]
+        assert len(small) <= 1 and all(g["age_years"] == [0.0, 18.0] for g in small)
+        assert all(g is mine[-1] for g in small)
+    assert len(groups) < len(records) / MIN_CELL + 5 * len(set(records["stage"]))
+    assert f"as {len(groups)} groups by stage" in imported[1].output
+    written = load_scenario(imported[0]).initial_state
+    assert [g.model_dump() for g in written.cases] == [
+        {**g, "age_years": list(g["age_years"]), "elapsed_days": list(g["elapsed_days"])}
+        for g in groups]
+
+
+def test_grouping_any_caseload_keeps_counts_and_cells(tmp_path):
+    """Random caseloads (including unknown ages and stages begun before the extract): every
+    child in exactly one row, each past's count kept, every row but a stage's last at
+    least MIN_CELL children."""
+    rng = np.random.default_rng(3)
+    for n in (1, 7, 60, 900):
+        frame = pd.DataFrame({
+            "stage": rng.choice(["assessment", "s47", "cin", "cp", "cla"], n),
+            "age": np.where(rng.random(n) < 0.05, np.nan, rng.uniform(0, 18, n)),
+            "elapsed": rng.exponential(400, n),
+            "elapsed_open_ended": rng.random(n) < 0.1,
+            "previous_cp": rng.random(n) < 0.3, "previous_cla": rng.random(n) < 0.1})
+        groups = group_cases(frame)
+        assert sum(g["count"] for g in groups) == n
+        for stage, part in frame.groupby("stage"):
+            mine = [g for g in groups if g["stage"] == stage]
+            assert all(g["count"] >= MIN_CELL for g in mine[:-1])
+            assert sum(round(g["previous_cp"] * g["count"]) for g in mine) == \
+                part["previous_cp"].sum()
+
+
+def test_an_imported_run_starts_with_its_open_caseload(imported):
+    """The imported scenario's run begins with the groups' children at their stages."""
+    s = load_scenario(imported[0])
+    sim = simulate(s, 1, 2 / YEAR_DAYS).simulation
+    grouped = [c for c in sim.rec.children if c.initial][-len_cases(s):]
+    stages = pd.Series([c.spells[0][0] for c in grouped]).value_counts().to_dict()
+    assert stages == {k: getattr(s.initial_state, k) for k in s.initial_state.grouped_stages()}
+
+
+def len_cases(s) -> int:
+    return sum(g.count for g in s.initial_state.cases)
+
+
+def test_without_the_cin_census_only_care_is_grouped(extract):
+    """The SSDA903 alone: day 0's children in care as groups (no CP past is known), and no
+    other stage declared."""
+    _, est = fit(read_returns(extract[0], None), P.population)
+    assert set(est.initial_state) == {"cla"}
+    assert {g["stage"] for g in est.initial_cases} == {"cla"}
+    assert sum(g["count"] for g in est.initial_cases) == est.initial_state["cla"] > 0
+    assert all(g["previous_cp"] == 0 for g in est.initial_cases)

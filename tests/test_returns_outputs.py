@@ -116,6 +116,11 @@ def test_no_identifier_reaches_any_output(council, backtested):
     leaked = [i for i in council.identifiers() if i in blob]
     assert not leaked, f"{len(leaked)} identifying values in the outputs"
     assert len(council.identifiers()) > 1000  # the scan covered the extract's children
+    # nor any exact date of a child's journey (day 0's caseload is written in bands)
+    dated = [d for d in council.dates() if d in blob]
+    assert not dated, f"{len(dated)} exact dates in the outputs, e.g. {dated[:3]}"
+    assert len(council.dates()) > 1000
+    assert "cases:" in out.read_text()  # the open caseload was written, as groups
 
 
 # ------------------------------------------------------------------------- bad input

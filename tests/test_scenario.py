@@ -134,7 +134,32 @@ BROKEN = [
                                               {"hotel": 1.0}), "not in pathway.cla.placements"),
     ("history odds not positive", lambda d: _set(d, "pathway.history.previous_cp.odds_ratio",
                                                  0), "pathway.history.previous_cp.odds_ratio"),
+    ("open-case groups disagree with the count", lambda d: _cases(d, count=3),
+     "initial_state.cases: the cla groups hold 3 cases but initial_state.cla is 546"),
+    ("open-case age band reversed", lambda d: _cases(d, age_years=[10, 5]),
+     "initial_state.cases.0.age_years: must be [low, high] with 0 <= low <= high <= 18"),
+    ("open-case aged 18 or over", lambda d: _cases(d, age_years=[16, 21]),
+     "initial_state.cases.0.age_years: must be [low, high] with 0 <= low <= high <= 18"),
+    ("open-case elapsed band of one value", lambda d: _cases(d, elapsed_days=[30]),
+     "initial_state.cases.0.elapsed_days: must be [low, high], got 1 value(s)"),
+    ("open-case stage unknown", lambda d: _cases(d, stage="closed_returning"),
+     "initial_state.cases.0.stage: Input should be"),
+    ("open-case negative count", lambda d: _cases(d, count=-1),
+     "initial_state.cases.0.count: Input should be greater than or equal to 0"),
+    ("open-case past share above 1", lambda d: _cases(d, previous_cp=2),
+     "initial_state.cases.0.previous_cp: Input should be less than or equal to 1"),
+    ("care begun before birth", lambda d: _cases(d, age_years=[0, 1],
+                                                 elapsed_days=[730, 1826]),
+     "initial_state.cases.0: elapsed_days: care cannot have begun before birth"),
 ]
+
+
+def _cases(data: dict, **change) -> dict:
+    """Day 0's looked-after children declared as one group (initial_state.cases), changed."""
+    group = {"stage": "cla", "count": data["initial_state"]["cla"], "age_years": [5, 10],
+             "elapsed_days": [365, 730], **change}
+    data["initial_state"]["cases"] = [group]
+    return data
 
 
 def _effect(data: dict, kind: str, target: str, value: float) -> dict:

@@ -69,7 +69,9 @@ def import_command(ssda903: Path, cin: Path | None, population: int, out: Path,
     init = ", ".join(f"{k} {v:,}" for k, v in est.initial_state.items())
     click.echo(f"wrote {out} and {out.stem}.targets.yaml (SHA-256 of the inputs "
                f"{returns.sha256[:12]}...)")
-    click.echo(f"open caseload at the last 31 March: {init}")
+    click.echo(f"open caseload at the last 31 March: {init}"
+               + (f" (as {len(est.initial_cases)} groups by stage, age band, time in the "
+                  "stage and past: initial_state.cases)" if est.initial_cases else ""))
     if holdout_years:
         click.echo("")
         click.echo(text, nl=False)

@@ -37,22 +37,18 @@ from simulation.engine.contacts import (
     PAST_CP,
     Contacts,
     Unaccompanied,
-    age_distribution,
     draw_contacts,
     draw_unaccompanied,
-    factor_masks,
-    localities,
 )
+from simulation.engine.initial import seed_initial_caseload
 from simulation.engine.recorder import Child, Recorder
 from simulation.engine.routing import Decision, Routes, Routing
 from simulation.randomness.distributions import (
     DAYS_PER_UNIT,
     DAYS_PER_YEAR,
-    Distribution,
     build_distribution,
-    length_biased_pick,
 )
-from simulation.randomness.streams import LUCK_PER_CHILD, Luck, Streams, luck_rows
+from simulation.randomness.streams import Luck, Streams, luck_rows
 from simulation.scenario import STAGES, Scenario
 from simulation.scenario.effects import apply_effects
 
@@ -139,59 +135,8 @@ class Simulation:
         return child
 
     def _initial_caseload(self) -> None:
-        """Open cases on day 0, with time already elapsed drawn from the stationary law.
-
-        A case open at a random moment has a length-biased total length and a uniform
-        share of it already elapsed. Age matters as it does in the journey: care ends at
-        the leaving age, and a closed case is re-referred only if the child is still under
-        18 then. So (age, duration) are drawn together from a pool, shaped by those rules,
-        and picked with probability proportional to the length.
-        """
-        s = self.effective
-        rng = self.streams.generator("initial-caseload")
-        durations: dict[str, Distribution] = {
-            "assessment": self.d_assessment, "s47": self.d_time_to_icpc,
-            "cin": self.d_cin, "cp": self.d_cp, "cla": self.d_cla,
-            "closed_returning": self.d_re_referral}
-        age_dist = age_distribution(s)
-        pool = 20_000
-        starts = []
-        history = s.initial_state.history
-        past_rng = self.streams.generator("initial-history")
-        for stage in (*STAGES, "closed_returning"):
-            n = getattr(s.initial_state, stage)
-            if n == 0:
-                continue
-            entry_age_pool = age_dist.sample(rng, pool)  # in days
-            length_pool = durations[stage].sample(rng, pool)
-            if stage == "cla":  # the journey ends care at the leaving age, and only care
-                length_pool = np.minimum(length_pool,
-                                         np.maximum(self.adult_age_days - entry_age_pool, 1.0))
-            elif stage == "closed_returning":  # only children still under 18 when they return
-                under_age = entry_age_pool + length_pool < self.adult_age_days
-                entry_age_pool, length_pool = entry_age_pool[under_age], length_pool[under_age]
-            u = rng.random((n, 6))
-            idx = length_biased_pick(length_pool, u[:, 0])
-            elapsed = length_pool[idx] * u[:, 1]
-            remaining = length_pool[idx] - elapsed
-            entry_age = entry_age_pool[idx] / DAYS_PER_YEAR
-            locality = localities(s, u[:, 2])
-            factors = factor_masks(s, u[:, 3:6]).tolist()
-            luck = luck_rows(rng.random((n, LUCK_PER_CHILD)))
-            u_past = past_rng.random((n, 2))
-            past = ((u_past[:, 0] < history.previous_cp.get(stage, 0.0)) * PAST_CP
-                    + (u_past[:, 1] < history.previous_cla.get(stage, 0.0)) * PAST_CLA)
-            for i in range(n):
-                cid = len(self.rec.children)
-                child = self._make_child(
-                    cid, cid, -float(elapsed[i]), float(entry_age[i]), int(locality[i]),
-                    "initial", luck[i], initial=True, factors=factors[i], past=int(past[i]))
-                starts.append((child, stage, float(remaining[i]), float(elapsed[i])))
-        order = rng.permutation(len(starts))  # allocation order on day 0
-        for i in order:
-            child, stage, remaining, elapsed = starts[i]
-            self.env.process(self.journey(child, stage, remaining, elapsed))
-        self.processes_started += len(starts)
+        """Open cases on day 0: counts or groups of ``initial_state`` (engine.initial)."""
+        seed_initial_caseload(self)
 
     # ------------------------------------------------------------------ the journey
     def journey(self, child: Child, place: str, remaining: float | None = None,

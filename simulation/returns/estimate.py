@@ -20,6 +20,7 @@ import pandas as pd
 
 from simulation.returns import codes
 from simulation.returns.figures import yearly_figures
+from simulation.returns.initial import group_cases, open_cases
 from simulation.returns.journeys import YEAR_DAYS, Journeys, collection_year
 from simulation.returns.km import Survival, kaplan_meier, quantile_points
 
@@ -46,6 +47,7 @@ class Estimates:
     initial_state: dict[str, int] = field(default_factory=dict)
     initial_note: str = ""
     initial_history: dict[str, dict[str, float]] = field(default_factory=dict)
+    initial_cases: list[dict[str, Any]] = field(default_factory=list)  # initial_state.cases
     figures: pd.DataFrame = field(default_factory=pd.DataFrame)
     trend: dict[str, Any] = field(default_factory=dict)
     local: dict[str, Any] = field(default_factory=dict)    # figures for calibration targets
@@ -569,12 +571,17 @@ def _social_workers(j: Journeys, est: Estimates) -> None:
 # --------------------------------------------------------------------------- day 0
 def _initial_state(j: Journeys, est: Estimates) -> None:
     """Children open at the last 31 March by stage (each child counted once, deepest
-    stage first), and the re-referral pipeline derived from the re-referral estimates."""
+    stage first), as groups with their bands and past (returns.initial), and the
+    re-referral pipeline derived from the re-referral estimates.
+
+    Unaccompanied children are left out: the run draws its day-0 unaccompanied children
+    from their own arrival stream (``demand.unaccompanied``)."""
     E = j.end
-    care = j.periods if j.uasc_modelled else j.periods[~j.periods["uasc"]]
+    care = j.periods[~j.periods["uasc"]]
     counted: set[str] = set(care.loc[care["start"].le(E) & care["end"].isna(), "child"])
     state = {"cla": len(counted)}
     members: dict[str, set[str]] = {"cla": set(counted)}
+    s = waiting = None
     if j.cin is not None:
         c = j.cin
         for stage, frame in (("cp", c.cp_plans), ("cin", c.cin_plans)):
@@ -586,7 +593,7 @@ def _initial_state(j: Journeys, est: Estimates) -> None:
         open_refs = set(zip(refs["child"], refs["ref"], strict=True))
         s = c.s47[[(ch, r) in open_refs for ch, r in zip(c.s47["child"], c.s47["ref"],
                                                           strict=True)]]
-        s = s[s["icpc"].isna() & ~s["not_required"]]
+        s = s[s["icpc"].isna() & ~s["not_required"] & (s["start"] <= E)]
         in_s47 = set(s["child"]) - counted
         state["s47"] = len(in_s47)
         members["s47"] = in_s47
@@ -610,18 +617,18 @@ def _initial_state(j: Journeys, est: Estimates) -> None:
                                                   / YEAR_DAYS))
     order = ("assessment", "s47", "cin", "cp", "cla", "closed_returning")
     est.initial_state = {k: int(state[k]) for k in order if k in state}
+    records = open_cases(j, members, care, s, waiting)
+    est.checks["open_cases"] = records
+    est.initial_cases = group_cases(records)
     if j.cin is not None:
         est.initial_history = _initial_history(j, members)
     uasc_open = int((j.periods["uasc"] & j.periods["end"].isna()).sum())
-    uasc_text = (f"Unaccompanied children in care ({uasc_open}) are included. " if
-                 j.uasc_modelled else
-                 f"Unaccompanied children in care ({uasc_open}) are left out. ")
     est.initial_note = (
-        f"children open at 31 March {j.years[-1]} by stage, each counted once at the deepest stage "
-        "(care, CP plan, CIN plan, s47, assessment), from the SSDA903 and CIN census. "
-        f"{uasc_text}closed_returning is "
-        "derived: re-referral probability x closures in the last year x mean delay.")
-
+        f"children open at 31 March {j.years[-1]} by stage, each counted once at the deepest "
+        "stage (care, CP plan, CIN plan, s47, assessment), from the SSDA903 and CIN census; "
+        f"unaccompanied children in care ({uasc_open}) are left out (the run draws them from "
+        "demand.unaccompanied). closed_returning is derived: re-referral probability x "
+        "closures in the last year x mean delay.")
 
 
 def _initial_history(j: Journeys, members: dict[str, set[str]]) -> dict[str, dict[str, float]]:

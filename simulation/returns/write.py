@@ -22,6 +22,17 @@ from simulation.scenario import ScenarioError, load_scenario
 
 BASELINE = Path(__file__).resolve().parents[2] / "configs" / "baseline.yaml"
 
+CASES_NOTE = (
+    "the children open at the last 31 March as groups alike in stage, age band (0, 1, 5, "
+    "10, 16, 18 years), time in the stage (0, 91, 183, 365, 730, 1826, 6574 days; a period "
+    "of care begun before the extract runs to the top band) and past (shares with a CP plan "
+    "before, for cp one before the current plan, and with an ended period of care). Groups "
+    "of fewer than 5 children are merged into coarser ones (past as shares, then the "
+    "elapsed bands spanned, then one row per stage, aged 0-18 if under 5): no row is a "
+    "child. The run draws each child's age and elapsed time in its bands and its remaining "
+    "time from the stage's duration given the time elapsed.")
+
+
 def plain(value: Any) -> Any:
     """Python scalars for YAML (numpy ones are not representable)."""
     if isinstance(value, dict):
@@ -56,7 +67,10 @@ def emit(tree: dict[str, Any], comments: dict[str, list[str]], indent: int = 0,
         for note in notes:
             lines += textwrap.wrap(note, 96, initial_indent=f"{pad}# ",
                                    subsequent_indent=f"{pad}#   ")
-        if not leafy:
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            lines.append(f"{pad}{key}:")  # a list of records: one flow mapping a line
+            lines += [f"{pad}- {_flow(v)}" for v in value]
+        elif not leafy:
             lines.append(f"{pad}{key}:")
             lines += emit(value, comments, indent + 1, f"{path}.")
         else:
@@ -92,7 +106,18 @@ def scenario_text(est: Estimates, name: str, population: int, extends: str,
     if est.initial_state:
         tree["initial_state"] = dict(est.initial_state)
         comments["initial_state"] = [est.initial_note]
-        history = {k: v for k, v in est.initial_history.items() if v}
+        grouped: set[str] = set()
+        if est.initial_cases and in_schema("initial_state.cases"):
+            tree["initial_state"]["cases"] = est.initial_cases
+            grouped = {g["stage"] for g in est.initial_cases}
+            comments["initial_state.cases"] = [CASES_NOTE]
+        elif est.initial_cases:
+            pending["initial_state_cases"] = {"field": "initial_state.cases",
+                                              "value": est.initial_cases}
+        # the past of grouped stages is in their groups; shares remain for the others
+        history = {k: {s: x for s, x in v.items() if s not in grouped}
+                   for k, v in est.initial_history.items()}
+        history = {k: v for k, v in history.items() if v}
         if history and in_schema("initial_state.history"):
             tree["initial_state"]["history"] = history
             comments["initial_state.history"] = [

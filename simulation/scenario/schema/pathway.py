@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from simulation.scenario.schema.base import (
+    STAGES,
     Branches,
     PlacementShares,
     Probability,
+    Stage,
     StageDuration,
     Strict,
 )
@@ -131,8 +133,69 @@ class InitialHistory(Strict):
     previous_cla: dict[InitialPlace, Probability] = Field(default_factory=dict)
 
 
+# Every open case is a child's: ages run to 18 (care leavers are not modelled), and a stage
+# can have been open at most a childhood (a CP or CIN plan may have begun before birth).
+MAX_AGE_YEARS = 18.0
+MAX_ELAPSED_DAYS = 18 * 365.25
+
+
+def _band(v: list[float], top: float, unit: str) -> list[float]:
+    if len(v) != 2:
+        raise ValueError(f"must be [low, high], got {len(v)} value(s)")
+    lo, hi = v
+    if not 0 <= lo <= hi <= top:
+        raise ValueError(f"must be [low, high] with 0 <= low <= high <= {top:g} {unit}, "
+                         f"got [{lo:g}, {hi:g}]")
+    return [float(lo), float(hi)]
+
+
+class OpenCases(Strict):
+    """A group of day 0's open cases alike in stage, age band, time in the stage and past
+    (``csflow import`` writes them from the children open at the last 31 March; no row is
+    a child). Each child of the group gets an age and an elapsed time drawn uniformly in
+    the bands, and a remaining time from the stage's duration given that elapsed time."""
+
+    stage: Stage
+    count: Annotated[int, Field(ge=0)]
+    age_years: list[float] = Field(description="[low, high): age on day 0, in years")
+    elapsed_days: list[float] = Field(
+        description="[low, high]: days since the current stage (plan, period of care, "
+                    "enquiry, referral awaiting assessment) began")
+    previous_cp: Probability = Field(
+        0.0, description="share of the group with a past CP plan (for cp: one before the "
+                         "current plan); 0 or 1 for a group alike, between for merged ones")
+    previous_cla: Probability = Field(
+        0.0, description="share of the group with an earlier (ended) period of care")
+
+    @field_validator("age_years")
+    @classmethod
+    def _age(cls, v: list[float]) -> list[float]:
+        v = _band(v, MAX_AGE_YEARS, "years")
+        if v[0] == v[1]:
+            raise ValueError(f"must be [low, high] with low < high, got [{v[0]:g}, {v[1]:g}]")
+        return v
+
+    @field_validator("elapsed_days")
+    @classmethod
+    def _elapsed(cls, v: list[float]) -> list[float]:
+        return _band(v, MAX_ELAPSED_DAYS, "days")
+
+    @model_validator(mode="after")
+    def _possible(self) -> OpenCases:
+        if self.stage == "cla" and self.elapsed_days[0] > self.age_years[1] * 365.25:
+            raise ValueError(f"elapsed_days: care cannot have begun before birth ("
+                             f"{self.elapsed_days[0]:g} days for children under "
+                             f"{self.age_years[1]:g})")
+        return self
+
+
 class InitialState(Strict):
-    """Open cases on day 0 (a council's current caseload), so year 1 is not a fill-up."""
+    """Open cases on day 0 (a council's current caseload), so year 1 is not a fill-up.
+
+    Counts by stage are drawn from the model's stationary law (elapsed time and age);
+    ``cases`` declares the caseload of the stages it names instead, as groups with their
+    bands and past (docs/scenarios.md): the count of such a stage must equal its groups'
+    sum."""
 
     assessment: Annotated[int, Field(ge=0)] = 0
     s47: Annotated[int, Field(ge=0)] = 0
@@ -142,5 +205,24 @@ class InitialState(Strict):
     closed_returning: Annotated[int, Field(ge=0)] = Field(
         0, description="closed cases that will be re-referred (the re-referral pipeline)")
     history: InitialHistory = InitialHistory()
+    cases: list[OpenCases] = Field(
+        default_factory=list, description="groups of open cases (stage, bands, past); "
+                                          "the stages they name are seeded from them")
 
+    def grouped_stages(self) -> tuple[str, ...]:
+        """The stages whose day-0 children come from ``cases`` (in journey order)."""
+        named = {g.stage for g in self.cases}
+        return tuple(s for s in STAGES if s in named)
 
+    @field_validator("cases")
+    @classmethod
+    def _counts_match_groups(cls, cases: list[OpenCases], info: ValidationInfo) -> list[OpenCases]:
+        for stage in STAGES:
+            groups = [g.count for g in cases if g.stage == stage]
+            declared = info.data.get(stage)
+            if groups and declared is not None and declared != sum(groups):
+                raise ValueError(
+                    f"the {stage} groups hold {sum(groups):,} cases but initial_state."
+                    f"{stage} is {declared:,}; a stage with groups is seeded from them, so "
+                    f"declare {stage}: {sum(groups)}")
+        return cases
