@@ -34,8 +34,10 @@ def small(raw: dict, scale: float = 0.1) -> Scenario:
     data = copy.deepcopy(raw)
     data["structure"].pop("sized_for_population", None)  # sized by hand below
     data["population"] = int(data["population"] * scale)
-    data["initial_state"] = {k: v if k == "history" else int(round(v * scale))
+    data["initial_state"] = {k: v if k in ("history", "cases") else int(round(v * scale))
                              for k, v in data["initial_state"].items()}
+    if data["initial_state"].get("cases"):
+        raise ValueError("small(): scale a scenario with open-case groups by hand")
     for team in data["structure"]["teams"]:
         team["count"] = max(1, int(round(team["count"] * scale))) \
             if team.get("assignment", "least_loaded") != "locality" else team["count"]
