@@ -69,7 +69,7 @@ TARGETS: tuple[Target, ...] = (
     # population (simulation.outputs.reasons). Tolerance: the published rounding (0.005)
     # plus three standard errors of the 6-replication mean (run-to-run SD over 12
     # replications / sqrt(6)), rounded up to 0.01 (docs/calibration.md).
-    Target("cla_change_share_handover", 0.19, 0.04, "EES 77d3d950",
+    Target("cla_change_share_handover", 0.19, 0.05, "EES 77d3d950",
            "(not tuned: the care-team handover, on the DfE population)"),
     Target("cla_change_share_caseload_management", 0.17, 0.03, "EES 77d3d950",
            "structure.new_starter_fill"),
