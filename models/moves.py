@@ -22,6 +22,7 @@ depend on what happens elsewhere and adding the stream shifts no other.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -43,7 +44,10 @@ class InternalMoves:
     def __init__(self, rate_per_year: float, env: Any, alloc: Allocator, streams: Streams,
                  begin: Callable[[Worker], None]) -> None:
         self.rate = rate_per_year / DAYS_PER_YEAR
-        self.env, self.alloc, self.begin = env, alloc, begin
+        self.env, self.alloc = env, alloc
+        # weak: the workforce owns this object, so a strong reference back would leave
+        # every run in a reference cycle for the garbage collector (test_batch)
+        self._begin = weakref.WeakMethod(begin)
         self.streams = streams
         self._draws: dict[int, Any] = {}
         self.moves = 0  # internal moves carried out (for tests and diagnostics)
@@ -75,5 +79,7 @@ class InternalMoves:
         self.alloc.leave(worker, now, ROLE_CHANGE)
         self.moves += 1
         successor = self.alloc.hire(post, agency=False, now=now)
-        self.begin(successor)
+        begin = self._begin()
+        if begin is not None:
+            begin(successor)
         return successor
