@@ -31,6 +31,7 @@ import math
 from collections.abc import Generator
 from typing import Any
 
+from models.moves import InternalMoves
 from models.teams import Allocator, Post, Worker
 from simulation.randomness.distributions import DAYS_PER_YEAR, build_distribution
 from simulation.randomness.streams import Streams
@@ -86,6 +87,7 @@ class WorkforceDynamics:
                              None)
         self.pressure_rng = streams.generator("workforce-pressure")
         self.units = [u for k in alloc.kinds for u in k.units]
+        self.moves = InternalMoves(w.internal_move_rate, env, alloc, streams, self._start)
 
     @property
     def pressure_on(self) -> bool:
@@ -145,6 +147,7 @@ class WorkforceDynamics:
                 self.env.process(self._career(worker, rate))
         if self.absence_rate > 0:
             self.env.process(self._absences(worker))
+        self.moves.start(worker)  # moves inside the council (models.moves)
 
     # ------------------------------------------------------------------ careers
     def _career(self, worker: Worker, rate: float) -> Generator[Any, Any, None]:

@@ -20,7 +20,8 @@ def _static(raw: dict) -> dict:
     """No turnover and no absence: the workforce stands still."""
     raw = copy.deepcopy(raw)
     wf = raw["workforce"]
-    wf.update(turnover_rate=0.0, agency_turnover_rate=0.0, initial_vacancy_rate=0.0)
+    wf.update(turnover_rate=0.0, agency_turnover_rate=0.0, initial_vacancy_rate=0.0,
+              internal_move_rate=0.0)
     wf.pop("annual_leave", None)
     wf.pop("sickness", None)
     return raw

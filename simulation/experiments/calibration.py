@@ -65,11 +65,18 @@ TARGETS: tuple[Target, ...] = (
     Target("cla_ended_per_10k", 28, 3, "EES e25347dc: 34,450 leavers a year (d)",
            "pathway.cla.duration"),
     Target("mean_caseload", 15.2, 2.0, "workforce, EES 6d765688", ""),
-    # Reasons looked-after children changed social worker (DOMAIN section 3).
-    Target("cla_change_share_caseload_management", 0.17, 0.04, "EES 77d3d950",
+    # Reasons looked-after children changed social worker (DOMAIN section 3), on the DfE's
+    # population (simulation.outputs.reasons). Tolerance: the published rounding (0.005)
+    # plus three standard errors of the 6-replication mean (run-to-run SD over 12
+    # replications / sqrt(6)), rounded up to 0.01 (docs/calibration.md).
+    Target("cla_change_share_handover", 0.19, 0.05, "EES 77d3d950",
+           "(not tuned: the care-team handover, on the DfE population)"),
+    Target("cla_change_share_caseload_management", 0.17, 0.03, "EES 77d3d950",
            "structure.new_starter_fill"),
-    Target("cla_change_share_absence", 0.05, 0.03, "EES 77d3d950",
+    Target("cla_change_share_absence", 0.05, 0.04, "EES 77d3d950",
            "workforce.reallocate_after_days"),
+    Target("cla_change_share_departure", 0.59, 0.04, "EES 77d3d950: departures and other",
+           "workforce.internal_move_rate (assumption, within its range)"),
     Target("cp_repeat_rate", 0.24, 0.03, "CIN census, CP plans: second or subsequent (DOMAIN)",
            "pathway.history.previous_cp (odds_ratio, new_referral_share), "
            "initial_state.history (measured)"),
@@ -91,8 +98,9 @@ def measures(result: RunResult) -> dict[str, float]:
         **{name: k[name] for name in (
             "re_referral_rate", "referral_nfa_rate", "s47_per_referral", "icpc_per_s47",
             "cp_per_icpc", "assessment_median_working_days", "assessments_within_45wd_rate",
-            "mean_caseload", "cla_change_share_caseload_management",
-            "cla_change_share_absence", "cp_repeat_rate", "cla_leavers_18plus_rate")},
+            "mean_caseload", "cla_change_share_handover", "cla_change_share_caseload_management",
+            "cla_change_share_absence", "cla_change_share_departure", "cp_repeat_rate",
+            "cla_leavers_18plus_rate")},
     }
     out.update(dict(zip(CP_BAND_NAMES, bands.tolist(), strict=True)))
     return out

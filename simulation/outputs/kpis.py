@@ -17,6 +17,7 @@ import numpy as np
 
 from simulation.engine.recorder import Child, Recorder
 from simulation.outputs.measures import MIN_GAP_DAYS, money_and_time, worker_changes
+from simulation.outputs.reasons import cla_change_shares
 from simulation.scenario import STAGES, Scenario
 
 KPI_ORDER: tuple[str, ...] = (
@@ -29,6 +30,7 @@ KPI_ORDER: tuple[str, ...] = (
     "median_days_in_care", "cla_left_within_28_days_rate", "cla_leavers_18plus_rate", "sw_changes_per_child",
     "children_3plus_workers_rate", "sw_changes_handover", "sw_changes_departure",
     "sw_changes_absence", "sw_changes_caseload_management", "sw_changes_unallocated",
+    "sw_changes_role_change",
     "changes_to_known_worker_rate", "cla_3plus_workers_rate", "cla_change_share_handover",
     "cla_change_share_departure", "cla_change_share_absence",
     "cla_change_share_caseload_management", "mean_days_unallocated",
@@ -109,10 +111,11 @@ KPI_INFO: dict[str, KpiInfo] = {
     "sw_changes_absence": KpiInfo("  of which a long absence", "ratio"),
     "sw_changes_caseload_management": KpiInfo("  of which caseload management", "ratio"),
     "sw_changes_unallocated": KpiInfo("  of which a period with no worker", "ratio"),
+    "sw_changes_role_change": KpiInfo("  of which a worker moving role in the council", "ratio"),
     "cla_change_share_handover": KpiInfo(
         "Looked-after children's changes: routine transfer", "rate", 0.19),
     "cla_change_share_departure": KpiInfo(
-        "Looked-after children's changes: worker left", "rate"),
+        "Looked-after children's changes: worker left or other", "rate", 0.59),
     "cla_change_share_absence": KpiInfo(
         "Looked-after children's changes: absence", "rate", 0.05),
     "cla_change_share_caseload_management": KpiInfo(
@@ -214,6 +217,7 @@ PRACTICAL: dict[str, Practical] = {
     "sw_changes_handover": Practical(absolute=0.02),
     "sw_changes_departure": Practical(absolute=0.02),
     "sw_changes_absence": Practical(absolute=0.02),
+    "sw_changes_role_change": Practical(absolute=0.02),
     "sw_changes_rebalancing": Practical(absolute=0.02),
     "mean_caseload": Practical(absolute=0.5),
     "mean_days_unallocated": Practical(absolute=1.0),
@@ -338,7 +342,9 @@ def compute_kpis(rec: Recorder, *, years: float, population: int, contacts: int,
         "unallocated_cases_mean": float(unalloc.mean()) if len(unalloc) else math.nan,
         "mean_caseload": float(np.mean(caseload)) if caseload else math.nan,
     }
-    kpis.update(worker_changes(rec.children, max(int(math.floor(years + 1e-9)), 1), pending))
+    whole_years = max(int(math.floor(years + 1e-9)), 1)
+    kpis.update(worker_changes(rec.children, whole_years, pending))
+    kpis.update(cla_change_shares(rec.children, whole_years))
     kpis.update(money_and_time(rec.accounts, rec.workforce, rec.departures, years))
     kpis["cost_per_child_gbp"] = _ratio(kpis["total_cost_gbp"],
                                         kpis.pop("children_with_worker_per_year"))

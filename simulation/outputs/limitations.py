@@ -37,16 +37,6 @@ KNOWN_GAPS: tuple[Limitation, ...] = (
         "match, not the number in care.",
         "DfE, Children looked after in England 2024",
         "looked after per 10,000"),
-    Limitation(
-        "Too many of looked-after children's changes of worker are team transfers",
-        "44% of looked-after children's changes of social worker are routine transfers "
-        "between teams in the model against 19% nationally: the model has no 'other' "
-        "reasons (a worker changing role, a move of area, a leaving-care team), so it "
-        "understates those and overstates the share of transfers. Caseload management and "
-        "absence cover match the published shares.",
-        "DfE, Children's social work workforce 2025 (reasons for changes of worker), "
-        "EES 77d3d950",
-        "routine transfers of looked-after children"),
 )
 
 GENERAL: tuple[Limitation, ...] = (

@@ -16,11 +16,13 @@ import numpy as np
 from simulation.engine.recorder import Child
 from simulation.randomness.distributions import DAYS_PER_YEAR
 
-# Causes of a change of worker. The first four are the model's versions of the DfE
-# reasons (handover = routine transfer between teams); "unallocated" is a period without
-# a worker, counted as a change so that leaving children unallocated never looks stable.
-CAUSES = ("handover", "departure", "absence", "caseload_management", "unallocated")
-DFE_CAUSES = CAUSES[:4]
+# Causes of a change of worker. All but "unallocated" map onto the DfE reasons
+# (simulation.outputs.reasons: handover = routine transfer between teams; departure and
+# role_change, a move inside the council, = departures and other); "unallocated" is a
+# period without a worker, counted as a change so that leaving children unallocated never
+# looks stable.
+CAUSES = ("handover", "departure", "absence", "caseload_management", "unallocated",
+          "role_change")
 # A wait for a worker shorter than this is not a period unallocated for the measures.
 MIN_GAP_DAYS = 1.0
 
@@ -41,8 +43,9 @@ def worker_changes(children: Iterable[Child], years: int,
     A period of ``MIN_GAP_DAYS`` or more without an allocated worker counts as one
     worker ("nobody") in the year and as one change (cause ``unallocated``), so a child
     left waiting is never counted as more stable. ``pending`` are the waits still
-    running at the end (child, day requested). Also the causes of changes of children
-    while looked after, as shares over the DfE causes (``cla_change_share_*``).
+    running at the end (child, day requested). (The causes of looked-after children's
+    changes, ``cla_change_share_*``, are measured on the DfE's population:
+    ``simulation.outputs.reasons``.)
     """
     horizon = years * DAYS_PER_YEAR
     held = np.zeros(years)
@@ -52,7 +55,6 @@ def worker_changes(children: Iterable[Child], years: int,
     cla_three_plus = np.zeros(years)
     unallocated_days = np.zeros(years)
     waited = np.zeros(years)
-    cla_causes = np.zeros(len(CAUSES))
     cause_index = {c: i for i, c in enumerate(CAUSES)}
     unallocated = cause_index["unallocated"]
     running: dict[int, list[float]] = {}
@@ -75,8 +77,6 @@ def worker_changes(children: Iterable[Child], years: int,
                 changes[first, cause_index[cause]] += 1
                 total += 1
                 known += was_known
-                if _place_at(child, start) == "cla":
-                    cla_causes[cause_index[cause]] += 1
         for k, (start, end) in enumerate(gaps):
             first = max(int(start // DAYS_PER_YEAR), 0)
             final = min(int(end // DAYS_PER_YEAR), last_year)
@@ -111,9 +111,6 @@ def worker_changes(children: Iterable[Child], years: int,
         }
         for i, cause in enumerate(CAUSES):
             out[f"sw_changes_{cause}"] = _mean(per_child[:, i])
-        dfe = cla_causes[:len(DFE_CAUSES)].sum()
-        for i, cause in enumerate(DFE_CAUSES):
-            out[f"cla_change_share_{cause}"] = cla_causes[i] / dfe if dfe else math.nan
     return out
 
 

@@ -119,6 +119,10 @@ class Workforce(Strict):
         0.0, description="permanent staff leaving a year, as a share of those in post")
     agency_turnover_rate: Annotated[float, Field(ge=0.0, le=10.0)] = Field(
         0.0, description="agency staff leaving a year, as a share of those in post")
+    internal_move_rate: Annotated[float, Field(ge=0.0, le=5.0)] = Field(
+        0.0, description="permanent staff moving to another role inside the council a year, "
+                         "as a share of those in post (their cases are reallocated: cause "
+                         "role_change; models.moves)")
     agency_cover: bool = Field(True, description="vacancies are covered by agency staff")
     agency_start: DistSpec = Field(
         default_factory=lambda: {"dist": "fixed", "value": 4, "unit": "weeks"},
