@@ -58,6 +58,14 @@ GENERAL: tuple[Limitation, ...] = (
         "how many children need plans or care, or for how long, comes from the assumed "
         "effects listed in the report, with their evidence and plausible ranges; set them "
         "to zero (--no-effects) to see the structure alone."),
+    Limitation(
+        "Moves inside the council are assumed",
+        "Case-holders who move to another role inside the council hand their cases on "
+        "(workforce.internal_move_rate; 8% a year in the shipped councils, plausible range "
+        "3% to 15%). No statistic publishes this rate: it is set so that departures and "
+        "other reasons make up the DfE's 59% of looked-after children's changes of worker. "
+        "It is a workforce input, so --no-effects leaves it on.",
+        "DfE, Children's social work workforce 2025 (reasons for a change of worker)"),
 )
 
 

@@ -32,7 +32,7 @@ UNIT_OF: dict[str, str] = {
     "sw_changes_departure": "changes per child a year",
     "sw_changes_absence": "changes per child a year",
     "sw_changes_role_change": "changes per child a year",
-    "sw_changes_rebalancing": "changes per child a year",
+    "sw_changes_caseload_management": "changes per child a year",
     "cost_per_child_gbp": "£ per child a year",
     "face_to_face_hours_per_child_week": "hours per child a week",
 }

@@ -43,7 +43,7 @@ FACTORS = {"domestic_abuse": ("3A", "3B", "3C"), "mental_health": ("4B", "4C"),
 # Reasons a child's social worker changed (SSDA903 social-worker table) and the model's
 # causes (models.workforce / outputs.measures.CAUSES) they correspond to.
 CAUSE_OF_SW_REASON = {"LEFTRL": "departure", "SWDIED": "departure", "ABSENC": "absence",
-                      "ORGRST": "handover", "TSPROC": "handover", "MANAGE": "rebalancing"}
+                      "ORGRST": "handover", "TSPROC": "handover", "MANAGE": "caseload_management"}
 
 
 def placement_category(place: str, provider: str) -> str:

@@ -564,7 +564,7 @@ def _social_workers(j: Journeys, est: Estimates) -> None:
         "source": f"SSDA903 social-worker table, {_years(j)}, {len(sw):,} allocations",
         "note": "changes of worker of looked-after children a year, per child with a worker "
                 "in the year; causes map SW_REASON to the model's (LEFTRL/SWDIED departure, "
-                "ABSENC absence, ORGRST/TSPROC handover, MANAGE rebalancing, else other)",
+                "ABSENC absence, ORGRST/TSPROC handover, MANAGE caseload_management, else other)",
         "by_year": rows}
 
 
