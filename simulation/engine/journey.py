@@ -38,6 +38,7 @@ from simulation.engine.contacts import (
     Unaccompanied,
     age_distribution,
     draw_contacts,
+    draw_luck,
     draw_unaccompanied,
     factor_masks,
     localities,
@@ -365,7 +366,7 @@ class Simulation:
         env = self.env
         referred = np.flatnonzero(contacts.referred)
         order = referred[np.argsort(contacts.decision[referred], kind="stable")]
-        rows = luck_rows(contacts.luck[order])
+        rows = luck_rows(draw_luck(self.streams, contacts, order))
         decision = contacts.decision[order].tolist()
         arrival = contacts.arrival[order].tolist()
         age = contacts.age_years[order].tolist()
