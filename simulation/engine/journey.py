@@ -26,11 +26,11 @@ from collections.abc import Generator
 from typing import Any
 
 import numpy as np
+import simpy
 
 from models.accounts import WeeklyAccounts
 from models.teams import Allocator
 from models.workforce import WorkforceDynamics
-from simulation.engine.clock import Clock, Event
 from simulation.engine.contacts import (
     PAST_CLA,
     PAST_CP,
@@ -69,7 +69,7 @@ class Simulation:
         self.years = float(years if years is not None else scenario.run.years)
         self.horizon = self.years * DAYS_PER_YEAR
         self.streams = Streams(seed)
-        self.env = Clock()
+        self.env = simpy.Environment()
         self.processes_started = 0
         self.rec = Recorder(self.years)
         self.alloc = Allocator(self.effective, self.env, self.rec)
@@ -466,9 +466,8 @@ class Simulation:
         back at it. Left alone, a replication is ~300,000 objects for the cyclic garbage
         collector (~0.4 s each in a batch); ``test_batch`` counts what is left.
         """
-        for *_, target, _ in self.env._queue:
-            if type(target) is Event:
-                target.callbacks = None
+        for *_, event in self.env._queue:
+            event.callbacks = None
         self.env._queue.clear()
         for worker in self.alloc.people:
             worker.cases.clear()
