@@ -207,6 +207,9 @@ class Simulation:
             else:
                 place = yield from self.stage_handlers[place](child, remaining, elapsed)
             remaining, elapsed = None, 0.0
+        # Closed for good: what only the journey uses goes, so that a long run holds each
+        # child's record and not their unused luck (~0.5 KB a child).
+        child.luck = child.known = None
 
     def _returning(self, child: Child, remaining: float, elapsed: float):
         """Day 0's re-referral pipeline: a case closed ``elapsed`` days ago that will return.
