@@ -51,20 +51,44 @@ class WeeklyAccounts:
             if any(post.role in self.serves for post in unit.posts)}
         # allocated cases per unit by factor mask, kept by the allocation hooks
         self.families: dict[Any, list[int]] = {unit: [0] * n_masks for unit in units}
+        # Each post's weekly figures, worked out once (posts and roles do not change):
+        # the weekly walk then only asks who is in post and at work. The arithmetic is
+        # the same, in the same order, as working them out each week.
+        self.post_costs = [self._costs(post) for post in alloc.posts]
+        self.unit_posts = [(unit, [(post, *self._hours(post)) for post in unit.posts])
+                           for unit in units]
+        self.kind_posts = [(kind.name, [post for unit in kind.units for post in unit.posts
+                                        if post.turns_over], kind.units)
+                           for kind in alloc.kinds]
+
+    def _costs(self, post: Any) -> tuple[Any, float, float]:
+        """(post, weekly cost of a permanent holder, of an agency holder)."""
+        role = self.roles[post.role]
+        rate = role.agency_weekly_cost_gbp
+        return (post, post.fte * role.weekly_cost_gbp,
+                post.fte * (role.weekly_cost_gbp if rate is None else rate))
+
+    def _hours(self, post: Any) -> tuple[float, str | None, float, float]:
+        """(direct hours, adult role or None, recording hours if case-holding, offload
+        hours) a week of a person at work in ``post``."""
+        role = self.roles[post.role]
+        hours = role.weekly_hours * post.fte
+        own = hours * role.time_split.get("direct", 0.0)
+        recording = hours * role.time_split.get("recording", 0.0) if post.capacity > 0 else None
+        return (own, post.role if post.role in self.serves else None, recording,
+                hours * role.recording_offload_share)
 
     def staff_cost(self) -> tuple[float, float]:
         """(weekly cost of permanent staff, weekly cost of agency staff)."""
         permanent = agency = 0.0
-        for post in self.alloc.posts:
+        for post, own, hired in self.post_costs:
             person = post.holder
             if person is None:
                 continue
-            role = self.roles[post.role]
             if person.agency:
-                rate = role.agency_weekly_cost_gbp
-                agency += post.fte * (role.weekly_cost_gbp if rate is None else rate)
+                agency += hired
             else:
-                permanent += post.fte * role.weekly_cost_gbp
+                permanent += own
         return permanent, agency
 
     def placements_cost(self, counts: dict[str, int]) -> float:
@@ -79,38 +103,33 @@ class WeeklyAccounts:
         direct = direct_factors = 0.0
         cases = cases_factors = 0
         needed = sum(self.needed.get(stage, 0.0) * n for stage, n in allocated_by_stage.items())
-        serves = self.serves
-        for kind in self.alloc.kinds:
-            for unit in kind.units:
-                recording = offload = general = 0.0
-                adult: dict[str, float] = {}
-                for post in unit.posts:
-                    person = post.holder
-                    if person is None or not person.present:
-                        continue
-                    role = self.roles[post.role]
-                    hours = role.weekly_hours * post.fte
-                    own = hours * role.time_split.get("direct", 0.0)
-                    if post.role in serves:
-                        adult[post.role] = adult.get(post.role, 0.0) + own
-                    else:
-                        general += own
-                    if post.capacity > 0:
-                        recording += hours * role.time_split.get("recording", 0.0)
-                    offload += hours * role.recording_offload_share
-                general += min(offload, recording)
-                families = self.families[unit]
-                n = sum(families)
-                n_factors = n - families[0]
-                direct += general
-                if n:
-                    direct_factors += general * n_factors / n
-                if adult:
-                    got = self._adult_hours(unit, adult, families, credit_weeks)
-                    direct += got
-                    direct_factors += got
-                cases += n
-                cases_factors += n_factors
+        for unit, posts in self.unit_posts:
+            recording = offload = general = 0.0
+            adult: dict[str, float] = {}
+            for post, own, adult_role, records, offloads in posts:
+                person = post.holder
+                if person is None or not person.present:
+                    continue
+                if adult_role is not None:
+                    adult[adult_role] = adult.get(adult_role, 0.0) + own
+                else:
+                    general += own
+                if records is not None:
+                    recording += records
+                offload += offloads
+            general += min(offload, recording)
+            families = self.families[unit]
+            n = sum(families)
+            n_factors = n - families[0]
+            direct += general
+            if n:
+                direct_factors += general * n_factors / n
+            if adult:
+                got = self._adult_hours(unit, adult, families, credit_weeks)
+                direct += got
+                direct_factors += got
+            cases += n
+            cases_factors += n_factors
         return direct, needed, cases, direct_factors, cases_factors
 
     def _adult_hours(self, unit: Any, hours: dict[str, float], families: list[int],
@@ -162,22 +181,20 @@ class WeeklyAccounts:
     def composition(self, now: float) -> list[tuple[Any, ...]]:
         """Per team kind: (day, team, posts FTE, permanent FTE, agency FTE, away FTE, cases)."""
         rows = []
-        for kind in self.alloc.kinds:
+        for name, turning_over, units in self.kind_posts:
             posts = permanent = agency = away = 0.0
+            for post in turning_over:
+                posts += post.fte
+                person = post.holder
+                if person is not None:
+                    if person.agency:
+                        agency += post.fte
+                    else:
+                        permanent += post.fte
+                    if not person.present:
+                        away += post.fte
             cases = 0
-            for unit in kind.units:
-                for post in unit.posts:
-                    if not post.turns_over:
-                        continue
-                    posts += post.fte
-                    person = post.holder
-                    if person is not None:
-                        if person.agency:
-                            agency += post.fte
-                        else:
-                            permanent += post.fte
-                        if not person.present:
-                            away += post.fte
+            for unit in units:
                 cases += sum(len(w.cases) for w in unit.workers)
-            rows.append((now, kind.name, posts, permanent, agency, away, cases))
+            rows.append((now, name, posts, permanent, agency, away, cases))
         return rows

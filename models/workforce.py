@@ -28,8 +28,10 @@ a fixed number per post per measurement, so paired scenarios share them.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
+
+from simpy.core import URGENT
 
 from models.moves import InternalMoves
 from models.teams import Allocator, Post, Worker
@@ -122,7 +124,7 @@ class WorkforceDynamics:
                 if self.k_sickness and self.sickness is not None and worker.present:
                     rate, duration = self.sickness
                     if u_sick < -math.expm1(-rate * self.k_sickness * x * dt):
-                        env.process(self._away(worker, duration.ppf(u_days), "sickness"))
+                        self._soon(self._away, worker, duration.ppf(u_days), "sickness")
 
     # ------------------------------------------------------------------ set-up
     def staff_day_zero(self) -> None:
@@ -146,7 +148,7 @@ class WorkforceDynamics:
             if rate > 0:
                 self.env.process(self._career(worker, rate))
         if self.absence_rate > 0:
-            self.env.process(self._absences(worker))
+            self._soon(self._next_absence, worker)
         self.moves.start(worker)  # moves inside the council (models.moves)
 
     # ------------------------------------------------------------------ careers
@@ -214,20 +216,40 @@ class WorkforceDynamics:
         self._start(recruit)
 
     # ------------------------------------------------------------------ absence
-    def _absences(self, worker: Worker) -> Generator[Any, Any, None]:
+    # A worker's absences are a chain of SimPy events with callbacks, not a process per
+    # worker: the same events at the same moments (each start is an urgent event, as a
+    # new process's first step is), so the same run bit for bit, without a generator
+    # resumed at each step or a process ending with each worker.
+    def _soon(self, action: Callable[..., None], *args: Any) -> None:
+        """``action(*args)`` in this instant, after what runs now: when a process started
+        now would take its first step."""
+        event = self.env.event()
+        event._ok, event._value = True, None  # triggered, as simpy.events.Initialize is
+        event.callbacks.append(lambda _: action(*args))
+        self.env.schedule(event, URGENT)
+
+    def _later(self, delay: float, action: Callable[..., None], *args: Any) -> None:
+        self.env.timeout(delay).callbacks.append(lambda _: action(*args))
+
+    def _next_absence(self, worker: Worker) -> None:
+        """The time to the worker's next absence spell, from their post's uniforms."""
         u = self.luck[worker.post.id]
-        env = self.env
-        while True:
-            yield env.timeout(-math.log(1.0 - u()) / self.absence_rate)
-            if worker.left:
-                return
-            duration, kind = self._which_absence(u() * self.absence_rate)
-            days = duration.ppf(u())
-            if not worker.present:  # already off sick under pressure: this spell lapses
-                continue
-            yield from self._away(worker, days, kind)
-            if worker.left:
-                return
+        self._later(-math.log(1.0 - u()) / self.absence_rate, self._absence_due, worker)
+
+    def _absence_due(self, worker: Worker) -> None:
+        if worker.left:
+            return
+        u = self.luck[worker.post.id]
+        duration, kind = self._which_absence(u() * self.absence_rate)
+        days = duration.ppf(u())
+        if not worker.present:  # already off sick under pressure: this spell lapses
+            self._next_absence(worker)
+            return
+        self._away(worker, days, kind, self._absence_over)
+
+    def _absence_over(self, worker: Worker) -> None:
+        if not worker.left:
+            self._next_absence(worker)
 
     def _which_absence(self, pick: float) -> tuple[Any, str]:
         """Leave or sickness, in proportion to their rates."""
@@ -237,21 +259,30 @@ class WorkforceDynamics:
             pick -= rate
         return self.absences[-1][1], self.absences[-1][2]
 
-    def _away(self, worker: Worker, days: float, kind: str) -> Generator[Any, Any, None]:
-        env, alloc = self.env, self.alloc
+    def _away(self, worker: Worker, days: float, kind: str,
+              then: Callable[[Worker], None] | None = None) -> None:
+        """Away for ``days``: covered, reallocated if long; ``then(worker)`` once back."""
+        alloc = self.alloc
         alloc.set_away(worker)
-        self.rec.absences.append((env.now, days, kind))
+        self.rec.absences.append((self.env.now, days, kind))
         if worker.cases and worker.unit.team.cover == "colleague":
             colleagues = [w for w in worker.unit.workers if w.present and w is not worker]
             for i, child in enumerate(sorted(worker.cases, key=lambda c: c.id)):
                 if colleagues:  # shared out in turn: each family meets one colleague
                     child.known.add(colleagues[i % len(colleagues)].id)
         if days > self.reallocate_after:
-            yield env.timeout(self.reallocate_after)
-            if worker.left:
-                return
-            alloc.reallocate_all(worker, "absence", env.now)
-            yield env.timeout(days - self.reallocate_after)
+            self._later(self.reallocate_after, self._long_absence, worker, days, then)
         else:
-            yield env.timeout(days)
-        alloc.set_back(worker, env.now)
+            self._later(days, self._back, worker, then)
+
+    def _long_absence(self, worker: Worker, days: float,
+                      then: Callable[[Worker], None] | None) -> None:
+        if worker.left:
+            return
+        self.alloc.reallocate_all(worker, "absence", self.env.now)
+        self._later(days - self.reallocate_after, self._back, worker, then)
+
+    def _back(self, worker: Worker, then: Callable[[Worker], None] | None) -> None:
+        self.alloc.set_back(worker, self.env.now)
+        if then is not None:
+            then(worker)

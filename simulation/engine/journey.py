@@ -38,6 +38,7 @@ from simulation.engine.contacts import (
     Contacts,
     Unaccompanied,
     draw_contacts,
+    draw_luck,
     draw_unaccompanied,
 )
 from simulation.engine.initial import seed_initial_caseload
@@ -152,6 +153,9 @@ class Simulation:
             else:
                 place = yield from self.stage_handlers[place](child, remaining, elapsed)
             remaining, elapsed = None, 0.0
+        # Closed for good: what only the journey uses goes, so that a long run holds each
+        # child's record and not their unused luck (~0.5 KB a child).
+        child.luck = child.known = None
 
     def _returning(self, child: Child, remaining: float, elapsed: float):
         """Day 0's re-referral pipeline: a case closed ``elapsed`` days ago that will return.
@@ -311,7 +315,7 @@ class Simulation:
         env = self.env
         referred = np.flatnonzero(contacts.referred)
         order = referred[np.argsort(contacts.decision[referred], kind="stable")]
-        rows = luck_rows(contacts.luck[order])
+        rows = luck_rows(draw_luck(self.streams, contacts, order))
         decision = contacts.decision[order].tolist()
         arrival = contacts.arrival[order].tolist()
         age = contacts.age_years[order].tolist()

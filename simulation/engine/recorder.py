@@ -47,7 +47,8 @@ class Child:
         self.initial = initial
         # [worker id, from day, to day or None while held, cause or None, known before?]
         self.held: list[list[Any]] = []
-        self.known: set[int] = set()       # workers who held or covered the case
+        # workers who held or covered the case (None, like luck, once closed for good)
+        self.known: set[int] | None = set()
         self.factors = factors             # bit mask of parental factors
         self.cla_since: tuple[float, str] | None = None  # current care episode
         self.gaps: list[tuple[float, float]] = []  # (from, to): waits for a worker over 0 days

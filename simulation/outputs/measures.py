@@ -27,12 +27,6 @@ CAUSES = ("handover", "departure", "absence", "caseload_management", "unallocate
 MIN_GAP_DAYS = 1.0
 
 
-def _place_at(child: Child, day: float) -> str | None:
-    starts = [s for _, s in child.spells]
-    i = bisect.bisect_right(starts, day) - 1
-    return child.spells[i][0] if i >= 0 else None
-
-
 def worker_changes(children: Iterable[Child], years: int,
                    pending: Iterable[tuple[Child, float]] = ()) -> dict[str, float]:
     """Per simulated year, over children who needed a worker in it (held one or waited
@@ -48,13 +42,15 @@ def worker_changes(children: Iterable[Child], years: int,
     ``simulation.outputs.reasons``.)
     """
     horizon = years * DAYS_PER_YEAR
-    held = np.zeros(years)
-    changes = np.zeros((years, len(CAUSES)))
-    three_plus = np.zeros(years)
-    cla_end = np.zeros(years)
-    cla_three_plus = np.zeros(years)
-    unallocated_days = np.zeros(years)
-    waited = np.zeros(years)
+    # counted in Python lists (a numpy element update costs more than the whole
+    # Python one), turned into arrays at the end
+    held = [0] * years
+    changes = [[0] * len(CAUSES) for _ in range(years)]
+    three_plus = [0] * years
+    cla_end = [0] * years
+    cla_three_plus = [0] * years
+    unallocated_days = [0.0] * years
+    waited = [0] * years
     cause_index = {c: i for i, c in enumerate(CAUSES)}
     unallocated = cause_index["unallocated"]
     running: dict[int, list[float]] = {}
@@ -62,19 +58,29 @@ def worker_changes(children: Iterable[Child], years: int,
         running.setdefault(child.id, []).append(requested)
     known = total = 0
     last_year = years - 1
+    cla = "cla"
     for child in children:
-        gaps = [(a, b) for a, b in child.gaps if b - a >= MIN_GAP_DAYS]
-        gaps += [(a, horizon) for a in running.get(child.id, ()) if horizon - a >= MIN_GAP_DAYS]
+        if child.gaps or child.id in running:
+            gaps = [(a, b) for a, b in child.gaps if b - a >= MIN_GAP_DAYS]
+            gaps += [(a, horizon) for a in running.get(child.id, ())
+                     if horizon - a >= MIN_GAP_DAYS]
+        else:
+            gaps = []
         if not child.held and not gaps:
             continue
+        spells = child.spells  # where the child was on a day: the last spell begun by then
+        starts = [s for _, s in spells]
         workers_in: dict[int, set[int]] = {}
         for wid, start, end, cause, was_known in child.held:
             first = max(int(start // DAYS_PER_YEAR), 0)
             final = last_year if end is None else min(int(end // DAYS_PER_YEAR), last_year)
             for y in range(first, final + 1):
-                workers_in.setdefault(y, set()).add(wid)
+                if y in workers_in:
+                    workers_in[y].add(wid)
+                else:
+                    workers_in[y] = {wid}
             if cause is not None and first <= last_year and start >= 0:
-                changes[first, cause_index[cause]] += 1
+                changes[first][cause_index[cause]] += 1
                 total += 1
                 known += was_known
         for k, (start, end) in enumerate(gaps):
@@ -85,19 +91,26 @@ def worker_changes(children: Iterable[Child], years: int,
                 overlap = min(end, (y + 1) * DAYS_PER_YEAR) - max(start, y * DAYS_PER_YEAR)
                 unallocated_days[y] += max(overlap, 0.0)
             if first <= last_year and start >= 0:
-                changes[first, unallocated] += 1
-        waited_years = {y for start, end in gaps
-                        for y in range(max(int(start // DAYS_PER_YEAR), 0),
-                                       min(int(end // DAYS_PER_YEAR), last_year) + 1)}
-        for y in waited_years:
-            waited[y] += 1
+                changes[first][unallocated] += 1
+        if gaps:
+            waited_years = {y for start, end in gaps
+                            for y in range(max(int(start // DAYS_PER_YEAR), 0),
+                                           min(int(end // DAYS_PER_YEAR), last_year) + 1)}
+            for y in waited_years:
+                waited[y] += 1
         for y, workers in workers_in.items():
             held[y] += 1
             many = len(workers) >= 3
             three_plus[y] += many
-            if _place_at(child, (y + 1) * DAYS_PER_YEAR - 1e-9) == "cla":
+            i = bisect.bisect_right(starts, (y + 1) * DAYS_PER_YEAR - 1e-9) - 1
+            if i >= 0 and spells[i][0] == cla:
                 cla_end[y] += 1
                 cla_three_plus[y] += many
+    held, three_plus, waited = np.array(held, float), np.array(three_plus, float), \
+        np.array(waited, float)
+    cla_end, cla_three_plus = np.array(cla_end, float), np.array(cla_three_plus, float)
+    changes = np.array(changes, float)
+    unallocated_days = np.array(unallocated_days, float)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_child = changes / held[:, None]
         out = {

@@ -63,9 +63,13 @@ def gc_paused() -> Iterator[None]:
 def simulate(scenario: Scenario, seed: int, years: float | None = None) -> RunResult:
     """Run one replication of ``scenario`` with ``seed``; ``years`` overrides the scenario."""
     ensure_fits(scenario, scenario.run.years if years is None else years)
+    with gc_paused():  # the KPIs too: a collection of the run's heap finds nothing to free
+        return _simulate(scenario, seed, years)
+
+
+def _simulate(scenario: Scenario, seed: int, years: float | None) -> RunResult:
     sim = Simulation(scenario, seed, years)
-    with gc_paused():
-        rec = sim.run()
+    rec = sim.run()
     counts = rec.stocks_table()
     final = counts[counts["day"] == counts["day"].max()].set_index("stage")["open"].to_dict()
     kpis = compute_kpis(

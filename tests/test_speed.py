@@ -1,0 +1,103 @@
+"""The speed-ups change no result: luck drawn only for referred children is the luck every
+contact used to draw, and absences as a chain of events are the process per worker they
+replaced, bit for bit. (Timings: benchmarks/, not here.)"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+
+from models.workforce import WorkforceDynamics
+from simulation.engine import journey
+from simulation.engine.contacts import LAYER_SHIFT, draw_contacts, draw_luck
+from simulation.outputs.run import simulate
+from simulation.randomness.distributions import build_distribution
+from simulation.randomness.streams import LUCK_PER_CHILD, Streams
+from simulation.scenario.loading import validate
+
+
+def test_luck_drawn_for_the_referred_is_the_luck_of_every_contact(baseline_raw):
+    """Rows read in chunks for the referred only equal each layer's full matrix, row by
+    row, with demand growing fast enough for several layers."""
+    data = copy.deepcopy(baseline_raw)
+    data["demand"]["growth"] = {"annual_rate": 0.4}
+    scenario = validate(data)
+    streams = Streams(3)
+    front = build_distribution(scenario.demand.front_door.decision_time)
+    contacts = draw_contacts(scenario, streams, 3 * 365.25, front)
+    layers = contacts.key >> LAYER_SHIFT
+    assert layers.max() >= 1
+    idx = np.flatnonzero(contacts.referred)[::-1]  # any order
+    got = draw_luck(streams, contacts, idx)
+    for layer in np.unique(layers[idx]).tolist():
+        rows = contacts.luck_row[idx]
+        n = int(contacts.luck_row[layers == layer].max()) + 1
+        full = streams.generator("journey" + (f"-{layer}" if layer else "")).random(
+            (n, LUCK_PER_CHILD))
+        mine = layers[idx] == layer
+        np.testing.assert_array_equal(got[mine], full[rows[mine]])
+
+
+class _ProcessAbsences(WorkforceDynamics):
+    """Absences as they were: a SimPy process per worker (the reference for the chain)."""
+
+    def _start(self, worker):
+        if worker.post.turns_over:
+            rate = self.agency_turnover if worker.agency else self.turnover
+            if rate > 0:
+                self.env.process(self._career(worker, rate))
+        if self.absence_rate > 0:
+            self.env.process(self._absences(worker))
+
+    def _absences(self, worker):
+        u = self.luck[worker.post.id]
+        env = self.env
+        while True:
+            yield env.timeout(-math.log(1.0 - u()) / self.absence_rate)
+            if worker.left:
+                return
+            duration, kind = self._which_absence(u() * self.absence_rate)
+            days = duration.ppf(u())
+            if not worker.present:
+                continue
+            yield from self._away_for(worker, days, kind)
+            if worker.left:
+                return
+
+    def _away_for(self, worker, days, kind):
+        env, alloc = self.env, self.alloc
+        alloc.set_away(worker)
+        self.rec.absences.append((env.now, days, kind))
+        if worker.cases and worker.unit.team.cover == "colleague":
+            colleagues = [w for w in worker.unit.workers if w.present and w is not worker]
+            for i, child in enumerate(sorted(worker.cases, key=lambda c: c.id)):
+                if colleagues:
+                    child.known.add(colleagues[i % len(colleagues)].id)
+        if days > self.reallocate_after:
+            yield env.timeout(self.reallocate_after)
+            if worker.left:
+                return
+            alloc.reallocate_all(worker, "absence", env.now)
+            yield env.timeout(days - self.reallocate_after)
+        else:
+            yield env.timeout(days)
+        alloc.set_back(worker, env.now)
+
+
+def test_absences_as_a_chain_of_events_are_the_process_per_worker_bit_for_bit(
+        baseline_raw, monkeypatch):
+    """Half the staff: absences, long ones reallocated, pressure sickness and leavers."""
+    data = copy.deepcopy(baseline_raw)
+    for team in data["structure"]["teams"]:
+        team["staff"]["social_worker"] *= 0.5
+    scenario = validate(data)
+    chain = simulate(scenario, seed=2, years=1)
+    monkeypatch.setattr(journey, "WorkforceDynamics", _ProcessAbsences)
+    processes = simulate(scenario, seed=2, years=1)
+    assert len(processes.simulation.rec.absences) > 100
+    assert chain.simulation.rec.absences == processes.simulation.rec.absences
+    assert chain.simulation.rec.allocations == processes.simulation.rec.allocations
+    for k, v in chain.kpis.items():
+        assert v == processes.kpis[k] or (math.isnan(v) and math.isnan(processes.kpis[k])), k
