@@ -50,6 +50,7 @@ class _ProcessAbsences(WorkforceDynamics):
                 self.env.process(self._career(worker, rate))
         if self.absence_rate > 0:
             self.env.process(self._absences(worker))
+        self.moves.start(worker)
 
     def _absences(self, worker):
         u = self.luck[worker.post.id]
