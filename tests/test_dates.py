@@ -306,7 +306,9 @@ def test_the_shipped_projection_runs_and_compares(tmp_path):
     manifest = json.loads((tmp_path / "cmp" / "manifest.json").read_text())
     record = next(r for r in manifest["scenarios"] if r["name"] == "five_year_projection")
     assert {e["starts_at_years"] for e in record["assumed_effects"]} >= {2.0}
-    assert "from year 2" in (tmp_path / "cmp" / "report.html").read_text()
+    report = (tmp_path / "cmp" / "report.html").read_text()
+    assert "from year 2" in report
+    assert "social worker +10% from year 1.5" in report, "the staffing table names the change"
 
 
 def _strip_dates(raw: dict) -> dict:

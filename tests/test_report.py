@@ -487,3 +487,25 @@ def test_the_pdf_prints_whole_tables_and_figures(board, tmp_path):
         assert whole, f"the row of {label} is split across pages (or missing)"
     drawn = sum(len(p.images) for p in reader.pages)
     assert drawn == page.count("<img "), "each figure whole, on one page"
+
+
+def test_labels_in_a_sentence_keep_their_acronyms():
+    from simulation.report.summary import in_sentence
+    assert in_sentence("Referrals a year") == "referrals a year"
+    assert in_sentence("CP plans started a year") == "CP plans started a year"
+    assert in_sentence("CIN plans open") == "CIN plans open"
+
+
+@pytest.mark.parametrize(("ticks", "money", "labels"), [
+    ([23.0e6, 23.5e6, 24.0e6, 24.5e6], True, ["£23.0m", "£23.5m", "£24.0m", "£24.5m"]),
+    ([10_000, 10_500, 11_000], True, ["£10,000", "£10,500", "£11,000"]),
+    ([0.55, 0.575, 0.6], False, ["0.550", "0.575", "0.600"]),
+    ([5000, 5200, 5400], False, ["5,000", "5,200", "5,400"]),
+    ([-0.02, 0.0, 0.02], False, ["−0.02", "0.00", "0.02"]),
+])
+def test_axis_ticks_never_repeat_a_label(ticks, money, labels):
+    """The cost-over-time panels once read "£24m, £24m, £24m" up one axis."""
+    from simulation.report.html import TickLabels
+    fmt = TickLabels(money=money)
+    fmt.set_locs(ticks)
+    assert [fmt(t) for t in ticks] == labels

@@ -26,7 +26,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from jinja2 import Environment  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+from matplotlib.ticker import Formatter, PercentFormatter  # noqa: E402
 
 from simulation.analysis.sensitivity import (  # noqa: E402
     prcc_interval,
@@ -126,13 +126,37 @@ def format_value(kpi: str, value: Any, signed: bool = False, half: float | None 
     return (("+" if value >= 0 else "−") if signed else ("−" if value < 0 else "")) + body
 
 
+class TickLabels(Formatter):
+    """Axis labels with just enough decimals that neighbouring ticks read differently
+    (£23.5m, £24.0m, £24.5m; never £24m three times). ``money``: pounds, in millions
+    when the axis reaches £1m."""
+
+    def __init__(self, money: bool = False) -> None:
+        self.money = money
+        self.scale, self.decimals = 1.0, 0
+
+    def set_locs(self, locs: Any) -> None:
+        super().set_locs(locs)
+        ticks = np.sort(np.asarray(locs, dtype=float))
+        self.scale = 1e6 if self.money and ticks.size and np.abs(ticks).max() >= 1e6 else 1.0
+        steps = np.diff(ticks / self.scale)
+        step = steps[steps > 0].min() if (steps > 0).any() else 1.0
+        self.decimals = next((d for d in range(6)
+                              if abs(step * 10**d - round(step * 10**d)) < 1e-6 * 10**d), 6)
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        body = f"{abs(x) / self.scale:,.{self.decimals}f}"
+        sign = "−" if x < 0 and any(c in "123456789" for c in body) else ""
+        if not self.money:
+            return sign + body
+        return f"{sign}£{body}" + ("m" if self.scale == 1e6 else "")
+
+
 def _axis_formatter(kpi: str) -> Any:
     unit = kpi_label(kpi).unit
     if unit == "%":
         return PercentFormatter(xmax=1, decimals=1)
-    if unit == "£":
-        return FuncFormatter(lambda v, _: f"£{v / 1e6:,.2f}m" if abs(v) >= 1e6 else f"£{v:,.0f}")
-    return FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}")
+    return TickLabels(money=unit == "£")
 
 
 # ------------------------------------------------------------------ files, pages, figures
@@ -404,6 +428,13 @@ def _staffing(records: list[dict[str, Any]]) -> dict[str, Any] | None:
         _fte(totals.loc[n, "case_holding_fte"]) for n in names)]})
     rows.append({"cls": "", "cells": ["Establishment cost a year (all posts filled)", *(
         money(totals.loc[n, "cost_gbp_year"]) for n in names)]})
+    if any(sc.structure.changes for sc in scenarios):  # a projection: the table is day 0
+        rows.append({"cls": "", "cells": ["Changes at dates (not in the figures above)", *(
+            "; ".join(f"{c.role.replace('_', ' ')} "
+                      + (f"{(c.factor - 1) * 100:+.0f}%" if c.factor is not None
+                         else f"{c.fte:+g} FTE")
+                      + f" from year {c.at_years:g}" for c in sc.structure.changes) or "–"
+            for sc in scenarios)]})
     return {"header": ["Staff (FTE)", *names], "rows": rows}
 
 
@@ -481,8 +512,7 @@ def _cost_figure(costs: pd.DataFrame, names: list[str], colours: dict[str, Any])
     bands = [(title, _band(frame, ["scenario"], column)) for title, column in (
         ("Staff (agency included), £ a year", "staff"),
         ("Placements, £ a year", "placements"), ("Staff and placements, £ a year", "total"))]
-    return _time_figure(bands, names, colours, formatter=FuncFormatter(
-        lambda v, _: f"£{v / 1e6:,.0f}m" if abs(v) >= 1e7 else f"£{v / 1e6:,.1f}m"), cols=3)
+    return _time_figure(bands, names, colours, money=True, cols=3)
 
 
 def _headline_figure(summary: pd.DataFrame, kpis: list[str], names: list[str],
@@ -513,7 +543,7 @@ def _band(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
 
 
 def _time_figure(bands: list[tuple[str, pd.DataFrame]], names: list[str],
-                 colours: dict[str, Any], formatter: Any = None, cols: int = 4) -> str:
+                 colours: dict[str, Any], money: bool = False, cols: int = 4) -> str:
     """Weekly series over years: a line (mean) and band per scenario, a panel per series."""
     fig, axes = _panels(len(bands), cols=cols, size=(3.6, 2.6) if cols == 3 else (3.0, 2.4))
     for ax, (title, band) in zip(axes, bands, strict=False):
@@ -526,7 +556,7 @@ def _time_figure(bands: list[tuple[str, pd.DataFrame]], names: list[str],
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("years from start", fontsize=8)
         ax.tick_params(labelsize=8)
-        ax.yaxis.set_major_formatter(formatter or FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.yaxis.set_major_formatter(TickLabels(money=money))
     return _png(fig, names, colours)
 
 

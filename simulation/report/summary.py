@@ -42,6 +42,13 @@ class Paragraph:
     cost: Finding | None
 
 
+def in_sentence(label: str) -> str:
+    """A measure's label inside a sentence: "referrals a year", but "CP plans" (an
+    acronym keeps its capitals)."""
+    first = label.split(" ", 1)[0]
+    return label if first[:2].isupper() else label[:1].lower() + label[1:]
+
+
 def _phrase(f: Finding, label: str, fmt: Any) -> str:
     """"<measure>: down 30 (95% CI 25 to 36)": magnitudes, the direction in words."""
     way = "up" if f.difference > 0 else "down"
@@ -51,7 +58,7 @@ def _phrase(f: Finding, label: str, fmt: Any) -> str:
     def size(v: float) -> str:  # a difference: percentages in points, no sign
         return fmt(f.kpi, v, signed=True, half=half).lstrip("+")
 
-    return (f"{label[0].lower() + label[1:]} {way} {size(abs(f.difference))} (95% CI "
+    return (f"{in_sentence(label)} {way} {size(abs(f.difference))} (95% CI "
             f"{size(lo).removesuffix(' pts')} to {size(hi)})")
 
 
