@@ -374,3 +374,16 @@ def test_a_cost_interval_reads_in_one_unit():
     assert (low, high) == ("+£0.36m", "+£5.83m")
     assert answers_module._signed("total_cost_gbp", 1000.0, wide) == "±£0.00m", \
         "rounds to zero in the interval's unit: no sign"
+
+
+def test_the_workload_feedback_is_listed_among_what_an_answer_rests_on(catalogue):
+    """The baseline has no practice effects but does rest on the assumed workload feedback;
+    the room must not read "no assumed effects" while it is on."""
+    from simulation.app.answers import rests_on
+
+    baseline = catalogue.get("baseline")
+    on = {e["name"]: e["on"] for e in rests_on([baseline], True)[0]["effects"]}
+    assert on and all(name.startswith("workforce.pressure.") for name in on)
+    assert all(on.values())
+    off = rests_on([baseline], False)[0]["effects"]
+    assert not any(e["on"] for e in off)

@@ -160,9 +160,14 @@ def rests_on(question_scenarios: list, effects_on: bool) -> list[dict[str, Any]]
     """For each scenario, the assumed effects its numbers rest on (value, range, evidence)."""
     out = []
     for scenario in question_scenarios:
-        effects = [{"name": f"{group}.{name}", "value": e.value, "low": e.low, "high": e.high,
+        declared = [(f"{group}.{name}", e) for group, es in scenario.effects.items()
+                    for name, e in es.items()]
+        # the workload feedback is assumed too (on unless the room switches effects off)
+        declared += [(name, e) for name, e in scenario.assumed_effects()
+                     if name.startswith("workforce.pressure.")]
+        effects = [{"name": name, "value": e.value, "low": e.low, "high": e.high,
                     "on": effects_on and e.value != 0,
                     "evidence": cite(" ".join(e.evidence.split()))}
-                   for group, es in scenario.effects.items() for name, e in es.items()]
+                   for name, e in declared]
         out.append({"scenario": scenario.name, "effects": effects})
     return out
