@@ -387,3 +387,22 @@ def test_the_workload_feedback_is_listed_among_what_an_answer_rests_on(catalogue
     assert all(on.values())
     off = rests_on([baseline], False)[0]["effects"]
     assert not any(e["on"] for e in off)
+
+
+def test_structures_are_applied_to_a_council_base():
+    """A council picked as the base meets each shipped structure sized to its own demand
+    (as ``csflow compare --structures`` does); the shipped structures among themselves are
+    compared as shipped."""
+    shipped = Catalogue()
+    assert {"leicestershire", "five_year_projection"} <= set(shipped.scenarios)
+    assert not any(k.endswith("_profile") for k in shipped.scenarios)
+    council = shipped.get("leicestershire")
+    q = parse_question({"base": "leicestershire", "compare": ["leicestershire", "fsp"],
+                        "years": 1}, shipped)
+    under_fsp = q.scenarios[-1]
+    assert under_fsp.name.startswith("leicestershire-fsp")
+    assert under_fsp.population == council.population
+    assert under_fsp.demand == council.demand and under_fsp.initial_state == council.initial_state
+    assert under_fsp.structure.teams != council.structure.teams
+    q = parse_question({"base": "baseline", "compare": ["fsp"], "years": 1}, shipped)
+    assert q.scenarios[-1] == shipped.get("fsp")

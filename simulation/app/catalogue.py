@@ -12,7 +12,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from simulation.scenario import Scenario, ScenarioError, load_scenario
+from simulation.council.structures import apply_structure
+from simulation.scenario import Scenario, ScenarioError, load_raw, load_scenario, validate
 
 MAX_UPLOAD_BYTES = 1_000_000
 
@@ -20,6 +21,17 @@ MAX_UPLOAD_BYTES = 1_000_000
 def shipped_configs() -> Path:
     """The repository's configs/ folder (beside the simulation package)."""
     return Path(__file__).resolve().parents[2] / "configs"
+
+
+def shipped_scenarios(folder: Path) -> list[Path]:
+    """The structures (configs/*.yaml), then the councils and worked examples in their
+    subfolders; not the practice overlays (fragments) nor council profiles (inputs to
+    ``csflow profile``, not scenarios)."""
+    paths = sorted(folder.glob("*.yaml"))
+    for sub in ("councils", "examples"):
+        paths += sorted(p for p in (folder / sub).glob("*.yaml")
+                        if not p.stem.endswith("_profile"))
+    return paths
 
 
 class Catalogue:
@@ -31,15 +43,41 @@ class Catalogue:
         self._uploads = Path(tempfile.mkdtemp(prefix="csflow-app-uploads-"))
         self.scenarios: dict[str, Scenario] = {}
         self.sources: dict[str, str] = {}
-        for path in sorted(self.folder.glob("*.yaml")):
+        self.paths: dict[str, Path] = {}
+        # the shipped structures (configs/*.yaml): what "structures to try" applies to a
+        # council (simulation.council.structures), sized to its demand
+        self.structures = {p.resolve() for p in self.folder.glob("*.yaml")}
+        self._applied: dict[tuple[str, str], Scenario] = {}
+        for path in shipped_scenarios(self.folder):
             try:
                 scenario = load_scenario(path)
             except ScenarioError as exc:  # a broken shipped file must not stop the room
                 print(f"warning: skipped {path.name}: {exc}")
                 continue
-            self._add(scenario, path.name)
+            self._add(scenario, path.name, path)
 
-    def _add(self, scenario: Scenario, source: str) -> str:
+    def is_structure(self, key: str) -> bool:
+        """A shipped structure file (a typical council under one structure)."""
+        path = self.paths.get(key)
+        return path is not None and path.resolve() in self.structures
+
+    def under(self, council: str, structure: str) -> Scenario:
+        """``structure`` as the room means it for ``council``: the council itself when they
+        are the same; the structure as shipped when the council is one of the shipped
+        structures (all are the same typical council); otherwise the council's own
+        demand, caseload and staffing under that structure's teams (as ``csflow compare
+        --structures`` does), cached."""
+        if structure == council or self.is_structure(council) or not self.is_structure(
+                structure):
+            return self.get(structure)
+        key = (council, structure)
+        with self._lock:
+            if key not in self._applied:
+                raw = apply_structure(load_raw(self.paths[council]), self.paths[structure])
+                self._applied[key] = validate(raw, f"{council} under {structure}")
+            return self._applied[key]
+
+    def _add(self, scenario: Scenario, source: str, path: Path) -> str:
         key, n = scenario.name, 2
         while key in self.scenarios:
             key, n = f"{scenario.name} ({n})", n + 1
@@ -47,6 +85,7 @@ class Catalogue:
             scenario = scenario.model_copy(update={"name": key})
         self.scenarios[key] = scenario
         self.sources[key] = source
+        self.paths[key] = path
         return key
 
     def upload(self, filename: str, data: bytes) -> str:
@@ -65,7 +104,7 @@ class Catalogue:
             except ScenarioError as exc:  # name the file as the facilitator knows it
                 raise ScenarioError(str(exc).replace(str(path.resolve()), name)
                                     .replace(str(path), name)) from None
-            return self._add(scenario, f"uploaded {name}")
+            return self._add(scenario, f"uploaded {name}", path)
 
     def get(self, key: str) -> Scenario:
         try:

@@ -65,7 +65,7 @@ def parse_question(data: Any, catalogue: Catalogue) -> Question:
     if len(compare) > MAX_COMPARED:
         raise WhatIfError(f"compare: at most {MAX_COMPARED} structures at once, "
                           f"got {len(compare)}")
-    chosen = [catalogue.get(c) for c in compare]
+    chosen = [catalogue.under(data["base"], c) for c in compare]
     defaults = scenario_defaults(base)
     values = {k: v for k, v in check_values(data.get("whatif") or {}).items()
               if v != defaults.get(k)}
