@@ -150,3 +150,18 @@ def test_bad_upload_gets_the_cli_message_and_a_good_one_is_offered(page, app_url
     assert page.locator("#compare-my_council").is_checked()
     with urllib.request.urlopen(app_url + "/api/health", timeout=10) as res:
         assert json.load(res)["ok"]
+
+
+def test_a_council_base_meets_the_structures_sized_to_it(page, app_url):
+    """Pick the shipped Leicestershire council as the base and tick the hub structure:
+    the hub is run on Leicestershire's demand ("leicestershire-hub"), paired against it."""
+    page.goto(app_url)
+    page.select_option("#base", "leicestershire")
+    page.check("#compare-hub")
+    wait_answer(page, None, n=1)
+    page.wait_for_function("""() => [...document.querySelectorAll('.card .who')]
+        .some(w => w.textContent.startsWith('leicestershire-hub'))""")
+    names = page.evaluate("""() => [...new Set([...document.querySelectorAll('.card .who')]
+        .map(w => w.textContent))]""")
+    assert names[0] == "leicestershire (base)", names
+    page.screenshot(path=str(SHOTS / "07-council-under-hub.png"), full_page=True)
