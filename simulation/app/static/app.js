@@ -239,16 +239,24 @@ function renderCharts(snap) {
 }
 
 function renderRests(snap) {
-  const rows = [];
+  // One row per assumed effect, naming the scenarios it holds in (the workload feedback
+  // is the same in every scenario: one row, not one per scenario).
+  const rows = [], groups = new Map(), all = snap.rests_on.length;
   for (const s of snap.rests_on) {
     if (!s.effects.length) {
       rows.push(el("tr", {}, el("td", { text: s.scenario }), el("td", { colspan: 3, text: "no assumed effects: the structure and the what-if alone" })));
     }
     for (const e of s.effects) {
-      rows.push(el("tr", {}, el("td", { text: s.scenario }), el("td", { text: e.name }),
-        el("td", { class: e.on ? "on" : "off", text: e.on ? `on (${fmt(e.value)})` : "off" }),
-        el("td", { text: e.evidence })));
+      const key = JSON.stringify([e.name, e.value, e.on, e.evidence]);
+      if (!groups.has(key)) groups.set(key, { e, who: [] });
+      groups.get(key).who.push(s.scenario);
     }
+  }
+  for (const { e, who } of groups.values()) {
+    const names = all > 1 && who.length === all ? "all" : who.join(", ");
+    rows.push(el("tr", {}, el("td", { text: names }), el("td", { text: e.name }),
+      el("td", { class: e.on ? "on" : "off", text: e.on ? `on (${fmt(e.value)})` : "off" }),
+      el("td", { text: e.evidence })));
   }
   $("rests").replaceChildren(el("table", {},
     el("tr", {}, el("th", { text: "scenario" }), el("th", { text: "assumed effect" }),
