@@ -57,6 +57,29 @@ WORKING_DAY = DAYS_PER_UNIT["working_days"]
 PREVIOUS_EPISODE_DAYS = 91.0
 
 
+class _Steps:
+    """Runs a journey that starts now, in the middle of another process's step, on SimPy
+    events' callbacks rather than as a ``simpy.Process``.
+
+    A process would cost two more events per child, both at this same instant: its
+    start (``Initialize``, urgent, taken right after the current step) and its end
+    (which nobody waits for). Running the first leg at once does what that start would
+    do next; each event the journey yields then resumes it as a process's would. An
+    error in the journey propagates out of ``env.run`` as it would from a process.
+    """
+
+    __slots__ = ("send",)
+
+    def __init__(self, journey: Generator[Any, Any, None]) -> None:
+        self.send = journey.send
+
+    def __call__(self, _event: Any = None) -> None:
+        try:
+            self.send(None).callbacks.append(self)
+        except StopIteration:
+            pass
+
+
 class Simulation:
     """One replication of one scenario: build with a seed, then ``run()``."""
 
@@ -331,8 +354,7 @@ class Simulation:
         factors = contacts.factors[order].tolist()
         keys = contacts.key[order].tolist()
         past = contacts.past[order].tolist()
-        horizon, make_child, journey, process = self.horizon, self._make_child, self.journey, \
-            env.process
+        horizon, make_child, journey = self.horizon, self._make_child, self.journey
         for j, k in enumerate(order.tolist()):
             t = decision[j]
             if t >= horizon:
@@ -343,8 +365,16 @@ class Simulation:
             child = make_child(first_id + k, keys[j], arrival[j], age[j], locality[j],
                                source[j], rows[j], factors=factors[j], past=past[j])
             child.spells.append(("front_door", child.arrival))
-            process(journey(child, "referral"))
+            if env.now > 0.0:
+                self._start_now(journey(child, "referral"))
+            else:  # day 0: a process, started after everything else begun on day 0
+                env.process(journey(child, "referral"))
             self.processes_started += 1
+
+    def _start_now(self, journey: Generator[Any, Any, None]) -> None:
+        """Start a journey at once, inside the current step, without a process (``_Steps``);
+        as a process started now would, when nothing else is due at this instant."""
+        _Steps(journey)()
 
     def _unaccompanied(self, arrivals: Unaccompanied, first_id: int):
         """Unaccompanied children entering care on their arrival days (no front door).
