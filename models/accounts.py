@@ -152,10 +152,13 @@ class WeeklyAccounts:
     # week, without a weekly walk over the families.
     def enter(self, child: Any, unit: Any) -> None:
         """A case joins a worker in ``unit`` (the recorder's allocation hook)."""
-        self.families[unit][child.factors] += 1
+        factors = child.factors
+        self.families[unit][factors] += 1
+        if not factors:  # a family without parental factors gets no adult hours
+            child.adult_entry = (unit, None)
+            return
         ledger = self.ledger.get(unit)
-        child.adult_entry = (unit, ledger[:] if ledger is not None and child.factors
-                             else None)
+        child.adult_entry = (unit, ledger[:] if ledger is not None else None)
 
     def leave(self, child: Any) -> None:
         """The case leaves its worker: credit the adult hours it received meanwhile."""

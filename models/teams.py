@@ -295,32 +295,36 @@ class Allocator:
         return event
 
     def _assign(self, child: Any, worker: Worker, now: float) -> None:
-        unit = worker.unit
-        if len(worker.cases) >= worker.capacity:
+        unit, cases = worker.unit, worker.cases
+        if len(cases) >= worker.capacity:
             unit.overload += 1
         if worker.present:
-            if worker.free > 0:
+            free = worker.free
+            if free > 0:
                 unit.free -= 1
-            worker.free -= 1
-        worker.cases.add(child)
+            worker.free = free - 1
+        cases.add(child)
         child.worker = worker
-        known = child.change_cause is not None and worker.id in child.known
-        child.known.add(worker.id)
+        cause, seen, wid = child.change_cause, child.known, worker.id
+        known = cause is not None and wid in seen
+        seen.add(wid)
         if unit.team.co_working:
-            child.known.update(w.id for w in unit.people())
-        self.on_allocate(child, worker, child.change_cause, now, known)
+            seen.update(w.id for w in unit.people())
+        self.on_allocate(child, worker, cause, now, known)
         child.change_cause = None
 
     def _take_off(self, child: Any, worker: Worker) -> None:
         """Remove the case from the worker's list, keeping the room counters right."""
-        worker.cases.discard(child)
+        cases = worker.cases
+        cases.discard(child)
         child.worker = None
         self.on_release(child, self.env.now)
-        if len(worker.cases) >= worker.capacity:
+        if len(cases) >= worker.capacity:
             worker.unit.overload -= 1
         if worker.present:
-            worker.free += 1
-            if worker.free > 0:
+            free = worker.free + 1
+            worker.free = free
+            if free > 0:
                 worker.unit.free += 1
 
     def _release(self, child: Any, worker: Worker, now: float) -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
+from operator import attrgetter
 from typing import Any
 
 from simpy.core import URGENT
@@ -38,6 +39,8 @@ from models.teams import Allocator, Post, Worker
 from simulation.randomness.distributions import DAYS_PER_YEAR, build_distribution
 from simulation.randomness.streams import Streams
 from simulation.scenario import Scenario
+
+_child_id = attrgetter("id")  # cases are walked in id order: reproducible
 
 
 class Uniforms:
@@ -266,10 +269,11 @@ class WorkforceDynamics:
         alloc.set_away(worker)
         self.rec.absences.append((self.env.now, days, kind))
         if worker.cases and worker.unit.team.cover == "colleague":
-            colleagues = [w for w in worker.unit.workers if w.present and w is not worker]
-            for i, child in enumerate(sorted(worker.cases, key=lambda c: c.id)):
-                if colleagues:  # shared out in turn: each family meets one colleague
-                    child.known.add(colleagues[i % len(colleagues)].id)
+            colleagues = [w.id for w in worker.unit.workers if w.present and w is not worker]
+            if colleagues:  # shared out in turn: each family meets one colleague
+                n = len(colleagues)
+                for i, child in enumerate(sorted(worker.cases, key=_child_id)):
+                    child.known.add(colleagues[i % n])
         if days > self.reallocate_after:
             self._later(self.reallocate_after, self._long_absence, worker, days, then)
         else:

@@ -102,3 +102,31 @@ def test_absences_as_a_chain_of_events_are_the_process_per_worker_bit_for_bit(
     assert chain.simulation.rec.allocations == processes.simulation.rec.allocations
     for k, v in chain.kpis.items():
         assert v == processes.kpis[k] or (math.isnan(v) and math.isnan(processes.kpis[k])), k
+
+
+def test_journeys_started_on_callbacks_are_processes_bit_for_bit(baseline_raw, monkeypatch):
+    """Referrals after day 0 start their journey inside the arrivals' step and run on
+    event callbacks (no process start or end events): the same run, with fewer events, as
+    a process per journey. Half the staff, so that many cases wait for a worker."""
+    data = copy.deepcopy(baseline_raw)
+    for team in data["structure"]["teams"]:
+        team["staff"]["social_worker"] *= 0.5
+    scenario = validate(data)
+    started_now = []
+    start_now = journey.Simulation._start_now
+    monkeypatch.setattr(journey.Simulation, "_start_now",
+                        lambda self, gen: started_now.append(start_now(self, gen)))
+    steps = simulate(scenario, seed=4, years=1)
+    monkeypatch.setattr(journey.Simulation, "_start_now",
+                        lambda self, gen: self.env.process(gen))
+    processes = simulate(scenario, seed=4, years=1)
+    a, b = steps.simulation, processes.simulation
+    assert sum(1 for _, _, waited, _ in a.rec.waits if waited > 0) > 100  # cases waited
+    assert len(started_now) > 1000
+    # fewer events: each such journey's start, and its end if it ended in the run
+    assert len(started_now) < b.events_processed - a.events_processed <= 2 * len(started_now)
+    assert a.rec.allocations == b.rec.allocations
+    assert a.rec.waits == b.rec.waits
+    assert [c.spells for c in a.rec.children] == [c.spells for c in b.rec.children]
+    for k, v in steps.kpis.items():
+        assert v == processes.kpis[k] or (math.isnan(v) and math.isnan(processes.kpis[k])), k

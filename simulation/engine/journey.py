@@ -57,6 +57,29 @@ WORKING_DAY = DAYS_PER_UNIT["working_days"]
 PREVIOUS_EPISODE_DAYS = 91.0
 
 
+class _Steps:
+    """Runs a journey that starts now, in the middle of another process's step, on SimPy
+    events' callbacks rather than as a ``simpy.Process``.
+
+    A process would cost two more events per child, both at this same instant: its
+    start (``Initialize``, urgent, taken right after the current step) and its end
+    (which nobody waits for). Running the first leg at once does what that start would
+    do next; each event the journey yields then resumes it as a process's would. An
+    error in the journey propagates out of ``env.run`` as it would from a process.
+    """
+
+    __slots__ = ("send",)
+
+    def __init__(self, journey: Generator[Any, Any, None]) -> None:
+        self.send = journey.send
+
+    def __call__(self, _event: Any = None) -> None:
+        try:
+            self.send(None).callbacks.append(self)
+        except StopIteration:
+            pass
+
+
 class Simulation:
     """One replication of one scenario: build with a seed, then ``run()``."""
 
@@ -94,6 +117,7 @@ class Simulation:
         self.first_review = p.cp.first_review_months * month
         self.review_interval = p.cp.review_interval_months * month
         self.sources = list(d.referral_sources)
+        self.last_locality = len(s.structure.localities) - 1
         self.stage_handlers = {
             "assessment": self._assessment, "s47": self._s47, "cin": self._cin,
             "cp": self._cp, "cla": self._cla,
@@ -125,8 +149,7 @@ class Simulation:
         name = stream or ("luck-initial" if initial else "luck-contact")
         luck = Luck(luck_row, self.streams, key, name)
         child = Child(cid, arrival, arrival - age_years * DAYS_PER_YEAR,
-                      min(int(locality), len(self.effective.structure.localities) - 1),
-                      source, luck, initial, factors)
+                      min(int(locality), self.last_locality), source, luck, initial, factors)
         if past & PAST_CP:
             child.cp_plans = 1
         if past & PAST_CLA:
@@ -187,27 +210,32 @@ class Simulation:
 
     def _assessment(self, child: Child, remaining: float | None, elapsed: float):
         env, rec = self.env, self.rec
-        rec.move(child, "assessment", env.now)
-        started = child.referral_day if child.referral_day is not None else env.now - elapsed
-        u_duration, u_outcome = child.luck(), child.luck()
-        wait = self.alloc.enter(child, "assessment", env.now)
+        now = env.now
+        rec.move(child, "assessment", now)
+        started = child.referral_day if child.referral_day is not None else now - elapsed
+        luck = child.luck
+        u_duration, u_outcome = luck(), luck()
+        wait = self.alloc.enter(child, "assessment", now)
         if wait is not None:
             yield wait
         route = child.route
         yield env.timeout(remaining if remaining is not None
                           else route.d_assessment.ppf(u_duration)
                           * self.workforce.duration_factor(child.worker))
-        rec.events["assessment"].append(env.now)
-        rec.assessment_working_days.append((env.now - started) / WORKING_DAY)
+        now = env.now
+        rec.events["assessment"].append(now)
+        rec.assessment_working_days.append((now - started) / WORKING_DAY)
         return route.assessment_outcome(u_outcome)
 
     def _s47(self, child: Child, remaining: float | None, elapsed: float):
         """Strategy meeting and s47 enquiry; some reach an initial CP conference."""
         env, rec = self.env, self.rec
-        rec.move(child, "s47", env.now)
-        rec.events["s47"].append(env.now)
-        u_icpc, u_duration, u_plan, u_next = child.luck(), child.luck(), child.luck(), child.luck()
-        wait = self.alloc.enter(child, "s47", env.now)
+        now = env.now
+        rec.move(child, "s47", now)
+        rec.events["s47"].append(now)
+        luck = child.luck
+        u_icpc, u_duration, u_plan, u_next = luck(), luck(), luck(), luck()
+        wait = self.alloc.enter(child, "s47", now)
         if wait is not None:
             yield wait
         route = child.route
@@ -295,12 +323,14 @@ class Simulation:
     def _close(self, child: Child):
         """Close the case; some children are referred again later."""
         env = self.env
-        self.rec.move(child, "closed", env.now)
-        self.alloc.close(child, env.now)
-        u_return, u_delay = child.luck(), child.luck()
+        now = env.now
+        self.rec.move(child, "closed", now)
+        self.alloc.close(child, now)
+        luck = child.luck
+        u_return, u_delay = luck(), luck()
         if u_return < self.re_referral_p and not child.uasc:
             delay = self.d_re_referral.ppf(u_delay)
-            if env.now + delay < child.birth_day + self.adult_age_days:
+            if now + delay < child.birth_day + self.adult_age_days:
                 self.rec.returning += 1
                 child.due_back = True
                 yield env.timeout(delay)
@@ -324,17 +354,27 @@ class Simulation:
         factors = contacts.factors[order].tolist()
         keys = contacts.key[order].tolist()
         past = contacts.past[order].tolist()
+        horizon, make_child, journey = self.horizon, self._make_child, self.journey
         for j, k in enumerate(order.tolist()):
             t = decision[j]
-            if t >= self.horizon:
+            if t >= horizon:
                 return
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            child = self._make_child(first_id + k, keys[j], arrival[j], age[j], locality[j],
-                                     source[j], rows[j], factors=factors[j], past=past[j])
+            now = env.now
+            if t > now:
+                yield env.timeout(t - now)
+            child = make_child(first_id + k, keys[j], arrival[j], age[j], locality[j],
+                               source[j], rows[j], factors=factors[j], past=past[j])
             child.spells.append(("front_door", child.arrival))
-            env.process(self.journey(child, "referral"))
+            if env.now > 0.0:
+                self._start_now(journey(child, "referral"))
+            else:  # day 0: a process, started after everything else begun on day 0
+                env.process(journey(child, "referral"))
             self.processes_started += 1
+
+    def _start_now(self, journey: Generator[Any, Any, None]) -> None:
+        """Start a journey at once, inside the current step, without a process (``_Steps``);
+        as a process started now would, when nothing else is due at this instant."""
+        _Steps(journey)()
 
     def _unaccompanied(self, arrivals: Unaccompanied, first_id: int):
         """Unaccompanied children entering care on their arrival days (no front door).

@@ -102,24 +102,26 @@ class Recorder:
     # --------------------------------------------------------------- hot path
     def move(self, child: Child, place: str, now: float) -> None:
         """Move ``child`` to ``place``; every child is in exactly one place."""
-        counts = self.counts
-        if child.place:
-            counts[child.place] -= 1
+        counts, before = self.counts, child.place
+        if before:
+            counts[before] -= 1
         counts[place] += 1
         child.place = place
         child.spells.append((place, now))
 
     def on_allocate(self, child: Child, worker: Any, cause: str | None, now: float,
                     known: bool = False) -> None:
-        self.allocations.append((child.id, now, worker.id, worker.unit.team.name, cause))
-        child.held.append([worker.id, now, None, cause, known])
-        if self.adult_ledger is not None:  # None: an allocator driven without a simulation
-            self.adult_ledger.enter(child, worker.unit)
+        wid, unit, ledger = worker.id, worker.unit, self.adult_ledger
+        self.allocations.append((child.id, now, wid, unit.team.name, cause))
+        child.held.append([wid, now, None, cause, known])
+        if ledger is not None:  # None: an allocator driven without a simulation
+            ledger.enter(child, unit)
 
     def on_release(self, child: Child, now: float) -> None:
         child.held[-1][2] = now
-        if self.adult_ledger is not None:
-            self.adult_ledger.leave(child)
+        ledger = self.adult_ledger
+        if ledger is not None:
+            ledger.leave(child)
 
     def on_wait_end(self, child: Child, stage: str, requested: float, waited: float,
                     allocated: bool) -> None:

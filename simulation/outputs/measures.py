@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ CAUSES = ("handover", "departure", "absence", "caseload_management", "unallocate
           "role_change")
 # A wait for a worker shorter than this is not a period unallocated for the measures.
 MIN_GAP_DAYS = 1.0
+_spell_start = itemgetter(1)  # a spell is (place, day begun)
 
 
 def worker_changes(children: Iterable[Child], years: int,
@@ -59,6 +61,9 @@ def worker_changes(children: Iterable[Child], years: int,
     known = total = 0
     last_year = years - 1
     cla = "cla"
+    year = DAYS_PER_YEAR
+    # the last moment of each year: where the child was then is their last spell begun
+    year_last = [(y + 1) * DAYS_PER_YEAR - 1e-9 for y in range(years)]
     for child in children:
         if child.gaps or child.id in running:
             gaps = [(a, b) for a, b in child.gaps if b - a >= MIN_GAP_DAYS]
@@ -69,16 +74,25 @@ def worker_changes(children: Iterable[Child], years: int,
         if not child.held and not gaps:
             continue
         spells = child.spells  # where the child was on a day: the last spell begun by then
-        starts = [s for _, s in spells]
         workers_in: dict[int, set[int]] = {}
         for wid, start, end, cause, was_known in child.held:
-            first = max(int(start // DAYS_PER_YEAR), 0)
-            final = last_year if end is None else min(int(end // DAYS_PER_YEAR), last_year)
-            for y in range(first, final + 1):
-                if y in workers_in:
-                    workers_in[y].add(wid)
+            first = int(start // year)
+            if first < 0:
+                first = 0
+            final = last_year if end is None else int(end // year)
+            if final > last_year:
+                final = last_year
+            if first == final:  # most worker episodes lie within one year
+                if first in workers_in:
+                    workers_in[first].add(wid)
                 else:
-                    workers_in[y] = {wid}
+                    workers_in[first] = {wid}
+            else:
+                for y in range(first, final + 1):
+                    if y in workers_in:
+                        workers_in[y].add(wid)
+                    else:
+                        workers_in[y] = {wid}
             if cause is not None and first <= last_year and start >= 0:
                 changes[first][cause_index[cause]] += 1
                 total += 1
@@ -102,7 +116,7 @@ def worker_changes(children: Iterable[Child], years: int,
             held[y] += 1
             many = len(workers) >= 3
             three_plus[y] += many
-            i = bisect.bisect_right(starts, (y + 1) * DAYS_PER_YEAR - 1e-9) - 1
+            i = bisect.bisect_right(spells, year_last[y], key=_spell_start) - 1
             if i >= 0 and spells[i][0] == cla:
                 cla_end[y] += 1
                 cla_three_plus[y] += many

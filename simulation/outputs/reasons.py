@@ -31,9 +31,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any
 
 from simulation.randomness.distributions import DAYS_PER_YEAR
+
+_place_of = itemgetter(0)  # a spell is (place, day begun)
 
 # The model's cause -> the DfE category (named by the cla_change_share_* KPI suffix).
 DFE_CATEGORY: dict[str | None, str] = {
@@ -64,7 +67,7 @@ def cla_change_shares(children: Iterable[Any], years: int) -> dict[str, float]:
     year_ends = [y * DAYS_PER_YEAR for y in range(min(FIRST_YEAR_END, max(years, 1)), years + 1)]
     counts = dict.fromkeys(CATEGORIES, 0)
     for child in children:
-        if not child.held or not any(p == "cla" for p, _ in child.spells):
+        if not child.held or "cla" not in map(_place_of, child.spells):  # (a C-level scan)
             continue
         for end in year_ends:
             window = max(end - YEARS_LOOKED_AFTER * DAYS_PER_YEAR, 0.0)

@@ -172,7 +172,9 @@ def _lognormal_of(p: Mapping[str, Any], k: float) -> Distribution:
     inv, exp = _STD_NORMAL.inv_cdf, math.exp
 
     def ppf(u: float) -> float:
-        return exp(mu + sigma * inv(min(max(u, 1e-12), 1 - 1e-12)))
+        # u clipped to [1e-12, 1 - 1e-12], as min(max(...)) would, without two calls
+        return exp(mu + sigma * inv(u if 1e-12 <= u <= 1 - 1e-12
+                                    else (1e-12 if u < 1e-12 else 1 - 1e-12)))
 
     def vec(u: np.ndarray) -> np.ndarray:
         return np.exp(mu + sigma * special.ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
