@@ -66,6 +66,9 @@ class _Steps:
     (which nobody waits for). Running the first leg at once does what that start would
     do next; each event the journey yields then resumes it as a process's would. An
     error in the journey propagates out of ``env.run`` as it would from a process.
+    The journey is resumed with None: it never reads the value of an event it waits on
+    (its stages return their next place through ``yield from``). An event already
+    processed when yielded resumes it at once, as a process would.
     """
 
     __slots__ = ("send",)
@@ -74,8 +77,13 @@ class _Steps:
         self.send = journey.send
 
     def __call__(self, _event: Any = None) -> None:
+        send = self.send
         try:
-            self.send(None).callbacks.append(self)
+            while True:
+                callbacks = send(None).callbacks
+                if callbacks is not None:  # not yet processed: wait for it
+                    callbacks.append(self)
+                    return
         except StopIteration:
             pass
 
