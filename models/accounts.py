@@ -51,15 +51,31 @@ class WeeklyAccounts:
             if any(post.role in self.serves for post in unit.posts)}
         # allocated cases per unit by factor mask, kept by the allocation hooks
         self.families: dict[Any, list[int]] = {unit: [0] * n_masks for unit in units}
-        # Each post's weekly figures, worked out once (posts and roles do not change):
-        # the weekly walk then only asks who is in post and at work. The arithmetic is
-        # the same, in the same order, as working them out each week.
+        self._tabulate()
+
+    def _tabulate(self) -> None:
+        """Each post's weekly figures, worked out once, and again only when the posts or
+        the roles' numbers change (a staffing change or a dated effect): the weekly walk
+        then only asks who is in post and at work. The arithmetic is the same, in the same
+        order, as working them out each week."""
+        alloc = self.alloc
         self.post_costs = [self._costs(post) for post in alloc.posts]
         self.unit_posts = [(unit, [(post, *self._hours(post)) for post in unit.posts])
-                           for unit in units]
+                           for kind in alloc.kinds for unit in kind.units]
         self.kind_posts = [(kind.name, [post for unit in kind.units for post in unit.posts
                                         if post.turns_over], kind.units)
                            for kind in alloc.kinds]
+        self._tabulated = alloc.establishment_version
+
+    def _current(self) -> None:
+        if self._tabulated != self.alloc.establishment_version:
+            self._tabulate()
+
+    def switch(self, roles: dict[str, Any], needed: dict[str, float],
+               placement_cost: dict[str, float]) -> None:
+        """From now on, these numbers (a dated effect's: ``simulation.engine.policy``)."""
+        self.roles, self.needed, self.placement_cost = roles, needed, placement_cost
+        self._tabulate()
 
     def _costs(self, post: Any) -> tuple[Any, float, float]:
         """(post, weekly cost of a permanent holder, of an agency holder)."""
@@ -80,6 +96,7 @@ class WeeklyAccounts:
 
     def staff_cost(self) -> tuple[float, float]:
         """(weekly cost of permanent staff, weekly cost of agency staff)."""
+        self._current()
         permanent = agency = 0.0
         for post, own, hired in self.post_costs:
             person = post.holder
@@ -100,6 +117,7 @@ class WeeklyAccounts:
         hours reaching families with parental factors, allocated cases with factors) this
         week. Adult practitioners' hours for ``credit_weeks`` weeks go on each unit's
         ledger of hours per family (``enter`` / ``leave`` credit them to children)."""
+        self._current()
         direct = direct_factors = 0.0
         cases = cases_factors = 0
         needed = sum(self.needed.get(stage, 0.0) * n for stage, n in allocated_by_stage.items())
@@ -183,6 +201,7 @@ class WeeklyAccounts:
 
     def composition(self, now: float) -> list[tuple[Any, ...]]:
         """Per team kind: (day, team, posts FTE, permanent FTE, agency FTE, away FTE, cases)."""
+        self._current()
         rows = []
         for name, turning_over, units in self.kind_posts:
             posts = permanent = agency = away = 0.0

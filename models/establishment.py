@@ -32,7 +32,6 @@ no existing post's story shifts and paired scenarios share every draw before the
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,11 +60,7 @@ class Establishment:
     def __init__(self, scenario: Scenario, alloc: Allocator, workforce: Any,
                  streams: Streams) -> None:
         self.alloc, self.workforce, self.streams = alloc, workforce, streams
-        self.roles = scenario.workforce.roles
-        self.turnover_roles = scenario.workforce.turnover_roles
-        self.limits = {t.name: t.caseload_limit for t in scenario.structure.teams}
         self.changes = sorted(scenario.structure.changes, key=lambda c: c.at_years)
-        self.next_id = len(alloc.posts)
         self.done: list[Outcome] = []
 
     def _posts(self, unit: Unit, role: str) -> list[Post]:
@@ -89,22 +84,14 @@ class Establishment:
         return outcome
 
     def _open(self, unit: Unit, role: str, fte: float, now: float) -> float:
-        share = self.roles[role].caseload_share
-        turns = role in self.turnover_roles if self.turnover_roles is not None else share > 0
-        whole = int(math.floor(fte + EPS))
-        parts = [1.0] * whole + ([round(fte - whole, 6)] if fte - whole > 1e-6 else [])
-        for part in parts:
-            capacity = int(math.floor(self.limits[unit.team.name] * share * part + EPS))
-            post = Post(self.next_id, unit, role, part, capacity, turns)
-            self.next_id += 1
-            self.alloc.posts.append(post)
-            unit.posts.append(post)
-            if turns:
+        posts = self.alloc.add_posts(unit, role, fte)
+        for post in posts:
+            if post.turns_over:
                 self.workforce.open_vacancy(post, self.streams.generator("establishment",
                                                                          post.id))
             else:  # a post nobody leaves is filled at once
                 self.workforce._start(self.alloc.hire(post, agency=False, now=now))
-        return sum(parts)
+        return sum(post.fte for post in posts)
 
     def _close(self, units: list[Unit], role: str, cut: float) -> float:
         """Close posts worth ``cut`` FTE: vacant first, then agency-held (released now),

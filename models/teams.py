@@ -163,8 +163,12 @@ class Allocator:
         self.rebalance = scenario.structure.rebalance
         self.new_starter_fill = scenario.structure.new_starter_fill
         self._seq = itertools.count()
-        roles = scenario.workforce.roles
-        turnover_roles = scenario.workforce.turnover_roles
+        self.roles = scenario.workforce.roles
+        self.turnover_roles = scenario.workforce.turnover_roles
+        self.caseload_limit = {team.name: team.caseload_limit for team in scenario.structure.teams}
+        # bumped whenever a unit's posts change (models.establishment), so what is worked
+        # out per post once (models.accounts) knows to work it out again
+        self.establishment_version = 0
         weights = list(scenario.structure.localities.values())
         for team in scenario.structure.teams:
             kind = TeamKind(team.name, frozenset(team.holds), team.assignment, team.cover,
@@ -174,17 +178,32 @@ class Allocator:
                 size = team.count * weights[u] / sum(weights) \
                     if team.staff_split == "by_locality" else 1.0
                 for role, fte in scenario.staff_of(team).items():
-                    share = roles[role].caseload_share
-                    turns = role in turnover_roles if turnover_roles is not None else share > 0
-                    for part in _split_fte(fte * size):
-                        cap = int(math.floor(team.caseload_limit * share * part + 1e-9))
-                        post = Post(len(self.posts), unit, role, part, cap, turns)
-                        self.posts.append(post)
-                        unit.posts.append(post)
+                    self.add_posts(unit, role, fte * size)
                 kind.units.append(unit)
             self.kinds.append(kind)
         # The first declared team holding a stage receives cases handed over into it.
         self.kind_for = {s: next(k for k in self.kinds if s in k.holds) for s in STAGES}
+
+    def add_posts(self, unit: Unit, role: str, fte: float) -> list[Post]:
+        """New empty posts of ``role`` in ``unit`` worth ``fte`` (whole-time posts and one
+        part-time remainder), each holding cases up to the team's limit times its share."""
+        share = self.roles[role].caseload_share
+        turns = role in self.turnover_roles if self.turnover_roles is not None else share > 0
+        limit = self.caseload_limit[unit.team.name]
+        added = []
+        for part in _split_fte(fte):
+            cap = int(math.floor(limit * share * part + 1e-9))
+            post = Post(len(self.posts), unit, role, part, cap, turns)
+            self.posts.append(post)
+            unit.posts.append(post)
+            added.append(post)
+        self.establishment_version += 1
+        return added
+
+    def remove_post(self, post: Post) -> None:
+        """A cut post, now empty, leaves its unit (it stays in ``posts``, empty for good)."""
+        post.unit.posts.remove(post)
+        self.establishment_version += 1
 
     # ------------------------------------------------------------ people
     def hire(self, post: Post, agency: bool, now: float, serve: bool = True) -> Worker:

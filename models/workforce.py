@@ -183,7 +183,7 @@ class WorkforceDynamics:
         """A cut post, now empty, leaves its unit's establishment (models.establishment);
         it stays, empty for good, in ``alloc.posts``, which the pressure loop walks."""
         self.closed.add(post.id)
-        post.unit.posts.remove(post)
+        self.alloc.remove_post(post)
 
     def _vacancy(self, post: Post) -> None:
         if post.id in self.closed:  # cut by attrition: the leaver is not replaced

@@ -126,7 +126,7 @@ def test_a_dated_effect_on_contacts_is_a_step_in_demand(baseline_raw):
 
 
 def test_dated_effects_outside_the_pathway_switch_at_their_date(baseline_raw):
-    """Re-referrals (read at each closure) and placement costs (read at each weekly
+    """Re-referrals (read at each closure), placement costs and pay (read at each weekly
     account) switch at the date too: the same before it, moved after it."""
     effects = {
         "returns": {"kind": "probability", "target": "demand.re_referral.probability",
@@ -134,7 +134,10 @@ def test_dated_effects_outside_the_pathway_switch_at_their_date(baseline_raw):
                     "starts_at_years": DATE},
         "prices": {"kind": "rate", "target": "costs.placement_weekly_gbp.*", "value": 0.5,
                    "low": 0.0, "high": 0.5, "evidence": "a test assumption",
-                   "starts_at_years": DATE}}
+                   "starts_at_years": DATE},
+        "pay": {"kind": "rate", "target": "workforce.roles.social_worker.weekly_cost_gbp",
+                "value": 0.5, "low": 0.0, "high": 0.5, "evidence": "a test assumption",
+                "starts_at_years": DATE}}
     data = _with(baseline_raw)
     data["effects"] = {"policy": effects}
     base, dated = _run(_with(baseline_raw), 1), _run(data, 1)
@@ -144,6 +147,11 @@ def test_dated_effects_outside_the_pathway_switch_at_their_date(baseline_raw):
     later = [(b[1], d[1]) for b, d in zip(costs["base"], costs["dated"], strict=True)
              if b[0] >= DAY]
     assert all(d > b for b, d in later)
+    staff = {n: [(a[0], a[1]) for a in r.simulation.rec.accounts]
+             for n, r in (("base", base), ("dated", dated))}
+    assert [c for c in staff["base"] if c[0] < DAY] == [c for c in staff["dated"] if c[0] < DAY]
+    assert all(d[1] > b[1] for b, d in zip(staff["base"], staff["dated"], strict=True)
+               if b[0] >= DAY)
     assert _events(base, "referral", False) == _events(dated, "referral", False)
     returned = {n: sum(1 for c in r.simulation.rec.children if c.referrals > 1)
                 for n, r in (("base", base), ("dated", dated))}
@@ -204,6 +212,26 @@ def test_staffing_changes_move_fte_in_post(staff_runs):
                for n, r in runs.items()}
         last = {n: f[f[:, 0] >= YEARS * DAYS_PER_YEAR - 60, 1].mean() for n, f in fte.items()}
         assert last["more"] > last["base"] > last["less"]
+
+
+def test_the_weekly_accounts_follow_the_establishment(staff_runs):
+    """Funded posts and the staff bill (the weekly accounts, which work each post's figures
+    out once) follow a change of establishment: the same before its date, and after it the
+    new posts are counted and cut ones are not."""
+    for runs in staff_runs.values():
+        posts = {}
+        for name, r in runs.items():
+            rows = np.array([(d, f) for d, _, f, *_ in r.simulation.rec.workforce])
+            days = np.unique(rows[:, 0])
+            posts[name] = {d: rows[rows[:, 0] == d, 1].sum() for d in (days[0], days[-1])}
+            costs = np.array([(d, p + a) for d, p, a, *_ in r.simulation.rec.accounts])
+            posts[name]["cost_after"] = costs[costs[:, 0] >= DAY + 180, 1].mean()
+            posts[name]["cost_before"] = costs[costs[:, 0] < DAY, 1].mean()
+        first, last = days[0], days[-1]
+        assert posts["base"][first] == posts["more"][first] == posts["less"][first]
+        assert posts["more"][last] > posts["base"][last] > posts["less"][last]
+        assert posts["base"]["cost_before"] == posts["more"]["cost_before"]
+        assert posts["more"]["cost_after"] > posts["base"]["cost_after"]
 
 
 def test_a_cut_ends_agency_contracts_and_is_not_refilled(baseline_raw):

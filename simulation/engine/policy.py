@@ -64,10 +64,8 @@ def switch(sim: Any, now: Scenario) -> None:
     costs)."""
     sim.re_referral_p = now.demand.re_referral.probability
     sim.d_re_referral = build_distribution(now.demand.re_referral.delay)
-    accounts = sim.accounts
-    accounts.roles = now.workforce.roles
-    accounts.needed = now.workforce.hours_needed_per_case_week
-    accounts.placement_cost = now.costs.placement_weekly_gbp
+    sim.accounts.switch(now.workforce.roles, now.workforce.hours_needed_per_case_week,
+                        now.costs.placement_weekly_gbp)
 
 
 def _staff_dates(sim: Any, establishment: Establishment) -> Generator[Any, Any, None]:
