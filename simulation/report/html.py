@@ -103,6 +103,11 @@ def money(v: float, half: float | None = None, scale: float | None = None) -> st
     return f"£{v:,.0f}"
 
 
+def _reads_as_zero(text: str) -> bool:
+    """A number as written rounds to zero (0, 0.00, £0k): it takes no sign."""
+    return not any(c in "123456789" for c in text)
+
+
 def format_value(kpi: str, value: Any, signed: bool = False, half: float | None = None,
                  scale: float | None = None) -> str:
     """A value as a board paper shows it: 86.4%, £73.6m, 5,110, 13.6, 0.50.
@@ -121,7 +126,7 @@ def format_value(kpi: str, value: Any, signed: bool = False, half: float | None 
         default = 0 if v >= 100 else 1 if v >= 10 else 2 if v >= 1 or v == 0 else min(
             4, 1 - int(np.floor(np.log10(v))))
         body = _rounded(v, _places(v, half, default))
-    if not any(c in "123456789" for c in body):  # rounds to zero: no sign
+    if _reads_as_zero(body):  # no sign
         return body
     return (("+" if value >= 0 else "−") if signed else ("−" if value < 0 else "")) + body
 
@@ -146,7 +151,7 @@ class TickLabels(Formatter):
 
     def __call__(self, x: float, pos: int | None = None) -> str:
         body = f"{abs(x) / self.scale:,.{self.decimals}f}"
-        sign = "−" if x < 0 and any(c in "123456789" for c in body) else ""
+        sign = "−" if x < 0 and not _reads_as_zero(body) else ""
         if not self.money:
             return sign + body
         return f"{sign}£{body}" + ("m" if self.scale == 1e6 else "")
