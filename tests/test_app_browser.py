@@ -75,6 +75,9 @@ def test_load_pick_move_pin_export(page, app_url):
     wait_answer(page, "staff +20%")
     before = cards(page)
     assert all(len(v) == 3 for v in before.values()), before  # base, baseline+, fsp+
+    # the charts' one legend names the same three lines as the cards
+    legend = page.locator("#chart-legend .legend-item").all_text_contents()
+    assert len(legend) == 3 and "staff +20%" in legend[1], legend
     page.screenshot(path=str(SHOTS / "02-fsp-staff-plus-20.png"), full_page=True)
     page.click("#pin")
     page.wait_for_selector("#pins")

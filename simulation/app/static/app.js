@@ -232,10 +232,20 @@ function renderCharts(snap) {
     });
     Plotly.react(`chart-${chart.stage}`, traces, {
       title: { text: `${chart.title} (mean, 95% CI)`, font: { size: 13 } },
-      margin: { l: 50, r: 10, t: 36, b: 36 }, xaxis: { title: { text: "years" } },
-      legend: { orientation: "h", y: -0.25, font: { size: 11 } }, showlegend: chart.stage === "cla",
+      margin: { l: 50, r: 10, t: 36, b: 40 }, xaxis: { title: { text: "years", standoff: 4 } },
+      showlegend: false,
     }, { displayModeBar: false, responsive: true });
   }
+  renderChartLegend(snap);
+}
+
+function renderChartLegend(snap) {
+  // One legend above the charts, in the cards' colours: a legend inside one chart
+  // crowded its axis title and made that chart's plot shorter than its neighbours'.
+  const lines = snap.stocks.length ? snap.stocks[0].lines : [];
+  $("chart-legend").replaceChildren(...lines.map((line) => el("span", { class: "legend-item" },
+    el("span", { class: "swatch", style: `background:${COLOURS[line.scenario % COLOURS.length]}` }),
+    scenarioName(snap, line.scenario))));
 }
 
 function renderRests(snap) {
