@@ -32,6 +32,7 @@ import heapq
 import itertools
 import math
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from simulation.scenario import STAGES, Scenario
@@ -42,6 +43,12 @@ URGENCY = {"s47": 0, "cp": 1, "cla": 2, "assessment": 3, "cin": 4}
 WAIT_TO_START = frozenset({"assessment", "s47"})
 # A queued request: [urgency, sequence, child, stage, event or None, day, cancelled]
 Request = list
+_child_id = attrgetter("id")  # cases are walked in id order: reproducible
+
+
+def _over_limit(worker: Worker) -> int:
+    """Cases held above the limit (negative: room left, counting away workers' too)."""
+    return len(worker.cases) - worker.capacity
 
 
 class Post:
@@ -234,8 +241,8 @@ class Allocator:
 
     def take_over(self, old: Worker, new: Worker, now: float) -> None:
         """``new`` takes every case ``old`` held (a change of worker for each family)."""
-        for child in sorted(old.cases, key=lambda c: c.id):
-            self._take_off(child, old)
+        for child in sorted(old.cases, key=_child_id):
+            self._take_off(child, old, now)
             child.change_cause = "departure"
             self._assign(child, new, now)
         self._serve(new.unit, now)
@@ -256,8 +263,8 @@ class Allocator:
         self._serve(worker.unit, now)
 
     def reallocate_all(self, worker: Worker, cause: str, now: float) -> None:
-        for child in sorted(worker.cases, key=lambda c: c.id):  # a fixed order: reproducible
-            self._take_off(child, worker)
+        for child in sorted(worker.cases, key=_child_id):  # a fixed order: reproducible
+            self._take_off(child, worker, now)
             child.change_cause = cause
             self._place(child, child.place, worker.unit.team, worker.unit, now, exclude=worker)
 
@@ -291,14 +298,26 @@ class Allocator:
     # ------------------------------------------------------------ internals
     def _place(self, child: Any, stage: str, kind: TeamKind, unit: Unit | None, now: float,
                exclude: Worker | None = None) -> Any:
-        """Allocate in ``unit`` (or the least loaded unit of ``kind``), over the limit, or queue."""
+        """Allocate in ``unit`` (or the unit of ``kind`` with the most room), over the limit,
+        or queue."""
         if unit is None:
             best_free = 0
             for u in kind.units:
                 if u.free > best_free:
                     unit, best_free = u, u.free
-        target = unit.best_worker(exclude) if unit is not None else None
-        if target is None and stage in self.over_limit:
+        if unit is not None and unit.free > 0:  # the common case: someone has room
+            target = unit.best_worker(exclude)
+            if target is not None:
+                self.on_wait_end(child, stage, now, 0.0, True)
+                self._assign(child, target, now)
+                return None
+        return self._overload_or_queue(child, stage, kind, unit, now, exclude)
+
+    def _overload_or_queue(self, child: Any, stage: str, kind: TeamKind, unit: Unit | None,
+                           now: float, exclude: Worker | None) -> Any:
+        """Nobody has room: over the limit for urgent stages, otherwise wait in a queue."""
+        target = None
+        if stage in self.over_limit:
             pool = [unit] if unit is not None else kind.units
             target = min((w for w in (u.least_loaded(exclude) for u in pool) if w is not None),
                          key=lambda w: len(w.cases) / w.capacity, default=None)
@@ -332,12 +351,12 @@ class Allocator:
         self.on_allocate(child, worker, cause, now, known)
         child.change_cause = None
 
-    def _take_off(self, child: Any, worker: Worker) -> None:
+    def _take_off(self, child: Any, worker: Worker, now: float) -> None:
         """Remove the case from the worker's list, keeping the room counters right."""
         cases = worker.cases
         cases.discard(child)
         child.worker = None
-        self.on_release(child, self.env.now)
+        self.on_release(child, now)
         if len(cases) >= worker.capacity:
             worker.unit.overload -= 1
         if worker.present:
@@ -347,7 +366,7 @@ class Allocator:
                 worker.unit.free += 1
 
     def _release(self, child: Any, worker: Worker, now: float) -> None:
-        self._take_off(child, worker)
+        self._take_off(child, worker, now)
         if worker.present and worker.free > 0:
             self._serve(worker.unit, now)
 
@@ -359,28 +378,37 @@ class Allocator:
         self.on_wait_end(child, request[3], request[5], now - request[5], False)
 
     def _serve(self, unit: Unit, now: float) -> None:
-        """Room in ``unit``: allocate waiting cases (the unit's own first), then rebalance."""
-        for queue in (unit.queue, unit.team.queue):
-            while queue and unit.free > 0:
-                request = heapq.heappop(queue)
-                if request[6]:
-                    continue
-                child, stage, event = request[2], request[3], request[4]
-                child.request = None
-                self.unallocated[stage] -= 1
-                self.on_wait_end(child, stage, request[5], now - request[5], True)
-                self._assign(child, unit.best_worker(), now)
-                if event is not None:
-                    event.succeed()
+        """Room in ``unit``: allocate waiting cases (the unit's own first), then rebalance.
+        Called after nearly every release, so the usual case (nothing waiting, nobody over
+        the limit) returns at once."""
+        if unit.queue:
+            self._serve_queue(unit, unit.queue, now)
+        if unit.team.queue:
+            self._serve_queue(unit, unit.team.queue, now)
         while self.rebalance and unit.overload > 0 and unit.free > 0:
-            giver = max(unit.workers, key=lambda w: len(w.cases) - w.capacity)
+            giver = max(unit.workers, key=_over_limit)
             receiver = unit.best_worker(exclude=giver)
             if receiver is None or len(giver.cases) <= giver.capacity:
                 return
-            child = max(giver.cases, key=lambda c: c.id)  # the newest case moves
-            self._take_off(child, giver)
+            child = max(giver.cases, key=_child_id)  # the newest case moves
+            self._take_off(child, giver, now)
             child.change_cause = "caseload_management"
             self._assign(child, receiver, now)
+
+    def _serve_queue(self, unit: Unit, queue: list[Request], now: float) -> None:
+        """Allocate from ``queue`` (most urgent, then longest waiting) while ``unit`` has
+        room, dropping cancelled requests on the way."""
+        while queue and unit.free > 0:
+            request = heapq.heappop(queue)
+            if request[6]:
+                continue
+            child, stage, event = request[2], request[3], request[4]
+            child.request = None
+            self.unallocated[stage] -= 1
+            self.on_wait_end(child, stage, request[5], now - request[5], True)
+            self._assign(child, unit.best_worker(), now)
+            if event is not None:
+                event.succeed()
 
     def _take_from_colleagues(self, new: Worker, now: float) -> None:
         """A new starter takes cases off the most loaded colleagues (newest case first)
@@ -393,8 +421,8 @@ class Allocator:
             if giver is None or \
                     (len(giver.cases) - 1) / giver.capacity < (len(new.cases) + 1) / new.capacity:
                 return
-            child = max(giver.cases, key=lambda c: c.id)
-            self._take_off(child, giver)
+            child = max(giver.cases, key=_child_id)
+            self._take_off(child, giver, now)
             child.change_cause = "caseload_management"
             self._assign(child, new, now)
 

@@ -40,7 +40,7 @@ from simulation.randomness.distributions import DAYS_PER_YEAR, build_distributio
 from simulation.randomness.streams import Streams
 from simulation.scenario import Scenario
 
-_child_id = attrgetter("id")  # cases are walked in id order: reproducible
+_by_id = attrgetter("id")  # cases and posts are walked in id order: reproducible
 
 
 class Uniforms:
@@ -106,19 +106,29 @@ class WorkforceDynamics:
 
     # ------------------------------------------------------------------ pressure
     def _pressure(self) -> Generator[Any, Any, None]:
-        """Measure each unit's load; add the extra leaving and sickness hazard it brings."""
+        """Measure each unit's load; add the extra leaving and sickness hazard it brings.
+
+        Each measurement draws three uniforms for every post ever created (post ``i`` reads
+        ``draws[3i:3i + 3]``), used or not, so paired scenarios share them; only the posts
+        of overloaded units, in post order, are then looked at (most weeks few or none)."""
         env, alloc, dt = self.env, self.alloc, self.pressure_interval
         posts = alloc.posts
         while True:
             yield env.timeout(dt)
-            draws = self.pressure_rng.random((len(posts), 3)).tolist()
+            draws = self.pressure_rng.random(3 * len(posts))
+            loaded: list[Post] = []
             for unit in self.units:
                 unit.excess = alloc.unit_excess(unit, self.max_excess)
-            for post, (u_leave, u_sick, u_days) in zip(posts, draws, strict=True):
+                if unit.excess > 0.0:
+                    loaded.extend(unit.posts)
+            loaded.sort(key=_by_id)  # posts added later sit in earlier units
+            for post in loaded:
                 worker = post.holder
-                if worker is None or worker.unit.excess <= 0.0:
+                if worker is None:
                     continue
                 x = worker.unit.excess
+                i = 3 * post.id
+                u_leave, u_sick, u_days = draws[i:i + 3].tolist()
                 if self.k_turnover and post.turns_over:
                     rate = self.agency_turnover if worker.agency else self.turnover
                     if u_leave < -math.expm1(-rate * self.k_turnover * x * dt):
@@ -272,7 +282,7 @@ class WorkforceDynamics:
             colleagues = [w.id for w in worker.unit.workers if w.present and w is not worker]
             if colleagues:  # shared out in turn: each family meets one colleague
                 n = len(colleagues)
-                for i, child in enumerate(sorted(worker.cases, key=_child_id)):
+                for i, child in enumerate(sorted(worker.cases, key=_by_id)):
                     child.known.add(colleagues[i % n])
         if days > self.reallocate_after:
             self._later(self.reallocate_after, self._long_absence, worker, days, then)
