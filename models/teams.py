@@ -89,11 +89,14 @@ class Worker:
 class Unit:
     """One team: e.g. the Selby hub's intake team, or pod 7."""
 
-    __slots__ = ("team", "index", "posts", "workers", "queue", "free", "overload", "excess")
+    __slots__ = ("team", "index", "holds", "co_working", "posts", "workers", "queue", "free",
+                 "overload", "excess")
 
     def __init__(self, team: TeamKind, index: int) -> None:
         self.team = team
         self.index = index
+        self.holds = team.holds            # the team's, at hand for the hot path
+        self.co_working = team.co_working
         self.posts: list[Post] = []
         self.workers: list[Worker] = []   # case-holding people in post
         self.queue: list[Request] = []    # cases of this unit waiting for a worker
@@ -136,6 +139,11 @@ class TeamKind:
     co_working: bool
     units: list[Unit] = field(default_factory=list)
     queue: list[Request] = field(default_factory=list)  # new cases no unit has room for
+    # each child goes to the unit of their locality (else: the unit with the most room)
+    by_locality: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_locality = self.assignment == "locality"
 
 
 def _split_fte(fte: float) -> list[float]:
@@ -279,20 +287,21 @@ class Allocator:
         if child.request is not None:
             self._cancel(child, now)
         if worker is not None:
-            if stage in worker.unit.team.holds:
+            if stage in worker.unit.holds:
                 return None
             self._release(child, worker, now)
             child.change_cause = "handover"
         kind = self.kind_for[stage]
-        unit = kind.units[child.locality] if kind.assignment == "locality" else None
+        unit = kind.units[child.locality] if kind.by_locality else None
         return self._place(child, stage, kind, unit, now)
 
     def close(self, child: Any, now: float) -> None:
         """The case closes: free its worker and drop any pending request."""
         if child.request is not None:
             self._cancel(child, now)
-        if child.worker is not None:
-            self._release(child, child.worker, now)
+        worker = child.worker
+        if worker is not None:
+            self._release(child, worker, now)
         child.change_cause = None
 
     # ------------------------------------------------------------ internals
@@ -346,10 +355,11 @@ class Allocator:
         cause, seen, wid = child.change_cause, child.known, worker.id
         known = cause is not None and wid in seen
         seen.add(wid)
-        if unit.team.co_working:
+        if unit.co_working:
             seen.update(w.id for w in unit.people())
         self.on_allocate(child, worker, cause, now, known)
-        child.change_cause = None
+        if cause is not None:
+            child.change_cause = None
 
     def _take_off(self, child: Any, worker: Worker, now: float) -> None:
         """Remove the case from the worker's list, keeping the room counters right."""
