@@ -315,7 +315,11 @@ class Allocator:
                 if u.free > best_free:
                     unit, best_free = u, u.free
         if unit is not None and unit.free > 0:  # the common case: someone has room
-            target = unit.best_worker(exclude)
+            # Unit.best_worker, inline on the hot path: the first listed with most room
+            target, best_free = None, 0
+            for w in unit.workers:
+                if w.free > best_free and w is not exclude:
+                    target, best_free = w, w.free
             if target is not None:
                 self.on_wait_end(child, stage, now, 0.0, True)
                 self._assign(child, target, now)
@@ -376,9 +380,13 @@ class Allocator:
                 worker.unit.free += 1
 
     def _release(self, child: Any, worker: Worker, now: float) -> None:
+        """Take the case off its worker; if that leaves them room, serve their unit (only
+        when a case waits or a colleague is over the limit: after most releases, neither)."""
         self._take_off(child, worker, now)
-        if worker.present and worker.free > 0:
-            self._serve(worker.unit, now)
+        if worker.free > 0:  # (an absent worker's is 0)
+            unit = worker.unit
+            if unit.queue or unit.team.queue or unit.overload:
+                self._serve(unit, now)
 
     def _cancel(self, child: Any, now: float) -> None:
         request = child.request
@@ -388,9 +396,7 @@ class Allocator:
         self.on_wait_end(child, request[3], request[5], now - request[5], False)
 
     def _serve(self, unit: Unit, now: float) -> None:
-        """Room in ``unit``: allocate waiting cases (the unit's own first), then rebalance.
-        Called after nearly every release, so the usual case (nothing waiting, nobody over
-        the limit) returns at once."""
+        """Room in ``unit``: allocate waiting cases (the unit's own first), then rebalance."""
         if unit.queue:
             self._serve_queue(unit, unit.queue, now)
         if unit.team.queue:
