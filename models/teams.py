@@ -90,7 +90,7 @@ class Unit:
     """One team: e.g. the Selby hub's intake team, or pod 7."""
 
     __slots__ = ("team", "index", "holds", "co_working", "posts", "workers", "queue", "free",
-                 "overload", "excess")
+                 "overload", "excess", "people_ids")
 
     def __init__(self, team: TeamKind, index: int) -> None:
         self.team = team
@@ -103,6 +103,10 @@ class Unit:
         self.free = 0                     # sum of the workers' positive room
         self.overload = 0                 # cases held above the limit, summed
         self.excess = 0.0                 # load above capacity, as last measured
+        # ids of everyone in post (case-holding or not), kept by ``Allocator.hire`` and
+        # ``leave``: in a co-working unit each family comes to know them all, and building
+        # the list at every allocation cost more than the allocation
+        self.people_ids: tuple[int, ...] = ()
 
     def best_worker(self, exclude: Worker | None = None) -> Worker | None:
         """The present worker with the most room (first listed on ties), or None if all full."""
@@ -126,6 +130,10 @@ class Unit:
 
     def people(self) -> list[Worker]:
         return [p.holder for p in self.posts if p.holder is not None]
+
+    def staffing_changed(self) -> None:
+        """Someone took up or left a post here: refresh ``people_ids``."""
+        self.people_ids = tuple(p.holder.id for p in self.posts if p.holder is not None)
 
 
 @dataclass
@@ -226,6 +234,7 @@ class Allocator:
         worker = Worker(len(self.people), post, agency, now)
         self.people.append(worker)
         post.holder = worker
+        post.unit.staffing_changed()
         if post.capacity > 0:
             post.unit.workers.append(worker)
             post.unit.free += worker.free
@@ -242,6 +251,7 @@ class Allocator:
         worker.left = True
         self.set_away(worker)
         worker.post.holder = None
+        worker.unit.staffing_changed()
         if worker.capacity > 0:
             worker.unit.workers.remove(worker)
             if not to_successor:
@@ -360,7 +370,7 @@ class Allocator:
         known = cause is not None and wid in seen
         seen.add(wid)
         if unit.co_working:
-            seen.update(w.id for w in unit.people())
+            seen.update(unit.people_ids)
         self.on_allocate(child, worker, cause, now, known)
         if cause is not None:
             child.change_cause = None
