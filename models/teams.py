@@ -41,8 +41,15 @@ URGENCY = {"s47": 0, "cp": 1, "cla": 2, "assessment": 3, "cin": 4}
 # Stages whose work cannot start until a worker is allocated; in the others the plan
 # runs on while the case waits for a worker (an unallocated CIN/CP/CLA case).
 WAIT_TO_START = frozenset({"assessment", "s47"})
-# A queued request: [urgency, sequence, child, stage, event or None, day, cancelled]
+# A queued request: [urgency, sequence, child, stage, event or None, day, cancelled,
+# the unit or team kind whose queue holds it]
 Request = list
+# A queue is compacted (its cancelled requests dropped) when it holds more than this many
+# requests beyond twice its live ones: cancelled requests are only skipped when popped, and
+# in an understaffed run most requests are cancelled (the case moved on) before a worker
+# has room. Dropping them never changes which live request comes next (the heap's keys,
+# urgency then sequence, are unique), only how long the heap is.
+COMPACT_SLACK = 64
 _child_id = attrgetter("id")  # cases are walked in id order: reproducible
 
 
@@ -89,8 +96,8 @@ class Worker:
 class Unit:
     """One team: e.g. the Selby hub's intake team, or pod 7."""
 
-    __slots__ = ("team", "index", "holds", "co_working", "posts", "workers", "queue", "free",
-                 "overload", "excess", "people_ids")
+    __slots__ = ("team", "index", "holds", "co_working", "posts", "workers", "queue", "waiting",
+                 "free", "overload", "excess", "people_ids")
 
     def __init__(self, team: TeamKind, index: int) -> None:
         self.team = team
@@ -100,6 +107,7 @@ class Unit:
         self.posts: list[Post] = []
         self.workers: list[Worker] = []   # case-holding people in post
         self.queue: list[Request] = []    # cases of this unit waiting for a worker
+        self.waiting = 0                  # the requests in ``queue`` not cancelled
         self.free = 0                     # sum of the workers' positive room
         self.overload = 0                 # cases held above the limit, summed
         self.excess = 0.0                 # load above capacity, as last measured
@@ -147,6 +155,7 @@ class TeamKind:
     co_working: bool
     units: list[Unit] = field(default_factory=list)
     queue: list[Request] = field(default_factory=list)  # new cases no unit has room for
+    waiting: int = 0  # the requests in ``queue`` not cancelled
     # each child goes to the unit of their locality (else: the unit with the most room)
     by_locality: bool = field(init=False)
 
@@ -349,8 +358,10 @@ class Allocator:
             self._assign(child, target, now)
             return None
         event = self.env.event() if stage in WAIT_TO_START and exclude is None else None
-        request = [URGENCY[stage], next(self._seq), child, stage, event, now, False]
-        heapq.heappush(unit.queue if unit is not None else kind.queue, request)
+        owner: Unit | TeamKind = unit if unit is not None else kind
+        request = [URGENCY[stage], next(self._seq), child, stage, event, now, False, owner]
+        heapq.heappush(owner.queue, request)
+        owner.waiting += 1
         child.request = request
         self.unallocated[stage] += 1
         return event
@@ -395,22 +406,28 @@ class Allocator:
         self._take_off(child, worker, now)
         if worker.free > 0:  # (an absent worker's is 0)
             unit = worker.unit
-            if unit.queue or unit.team.queue or unit.overload:
+            if unit.waiting or unit.team.waiting or unit.overload:
                 self._serve(unit, now)
 
     def _cancel(self, child: Any, now: float) -> None:
         request = child.request
         request[6] = True
         child.request = None
+        owner = request[7]
+        owner.waiting -= 1
+        queue = owner.queue
+        if len(queue) > 2 * owner.waiting + COMPACT_SLACK:
+            queue[:] = [r for r in queue if not r[6]]
+            heapq.heapify(queue)
         self.unallocated[request[3]] -= 1
         self.on_wait_end(child, request[3], request[5], now - request[5], False)
 
     def _serve(self, unit: Unit, now: float) -> None:
         """Room in ``unit``: allocate waiting cases (the unit's own first), then rebalance."""
-        if unit.queue:
-            self._serve_queue(unit, unit.queue, now)
-        if unit.team.queue:
-            self._serve_queue(unit, unit.team.queue, now)
+        if unit.waiting:
+            self._serve_queue(unit, unit, now)
+        if unit.team.waiting:
+            self._serve_queue(unit, unit.team, now)
         while self.rebalance and unit.overload > 0 and unit.free > 0:
             giver = max(unit.workers, key=_over_limit)
             receiver = unit.best_worker(exclude=giver)
@@ -421,13 +438,15 @@ class Allocator:
             child.change_cause = "caseload_management"
             self._assign(child, receiver, now)
 
-    def _serve_queue(self, unit: Unit, queue: list[Request], now: float) -> None:
-        """Allocate from ``queue`` (most urgent, then longest waiting) while ``unit`` has
-        room, dropping cancelled requests on the way."""
-        while queue and unit.free > 0:
+    def _serve_queue(self, unit: Unit, owner: Unit | TeamKind, now: float) -> None:
+        """Allocate from ``owner``'s queue (most urgent, then longest waiting) while ``unit``
+        has room, dropping cancelled requests on the way."""
+        queue = owner.queue
+        while owner.waiting and unit.free > 0:
             request = heapq.heappop(queue)
             if request[6]:
                 continue
+            owner.waiting -= 1
             child, stage, event = request[2], request[3], request[4]
             child.request = None
             self.unallocated[stage] -= 1
@@ -473,9 +492,9 @@ class Allocator:
             capacity += w.capacity
             held += len(w.cases)
         kind = unit.team
-        waiting = sum(1 for r in unit.queue if not r[6])
-        if kind.queue:
-            waiting += sum(1 for r in kind.queue if not r[6]) / len(kind.units)
+        waiting: float = unit.waiting
+        if kind.waiting:
+            waiting += kind.waiting / len(kind.units)
         if capacity <= 0:
             return cap if held + waiting > 0 else 0.0
         return min(cap, max(0.0, (held + waiting) / capacity - 1.0))
