@@ -1,7 +1,8 @@
 """The workforce's stories on chains of events (models.chains) are the SimPy processes they
 replaced, bit for bit: careers, agency cover, recruitment and internal moves run here as
 the processes of main at 142700c, and the two runs must agree on every allocation, wait,
-absence, departure and KPI, with fewer events. (Timings: benchmarks/, not here.)"""
+absence, departure and KPI, with fewer events. Likewise the weekly pressure check, which now
+looks only at overloaded units. (Timings: benchmarks/, not here.)"""
 
 from __future__ import annotations
 
@@ -112,3 +113,47 @@ def test_workforce_chains_are_the_processes_bit_for_bit(baseline_raw, monkeypatc
     assert chains.events_processed < processes.events_processed  # no end events
     for k, v in chains.kpis.items():
         assert v == processes.kpis[k] or (math.isnan(v) and math.isnan(processes.kpis[k])), k
+
+
+class _EveryPost(WorkforceDynamics):
+    """The weekly pressure check as it was: a row of draws per post, every post walked."""
+
+    def _pressure(self):
+        env, alloc, dt = self.env, self.alloc, self.pressure_interval
+        posts = alloc.posts
+        while True:
+            yield env.timeout(dt)
+            draws = self.pressure_rng.random((len(posts), 3)).tolist()
+            for unit in self.units:
+                unit.excess = alloc.unit_excess(unit, self.max_excess)
+            for post, (u_leave, u_sick, u_days) in zip(posts, draws, strict=True):
+                worker = post.holder
+                if worker is None or worker.unit.excess <= 0.0:
+                    continue
+                x = worker.unit.excess
+                if self.k_turnover and post.turns_over:
+                    rate = self.agency_turnover if worker.agency else self.turnover
+                    if u_leave < -math.expm1(-rate * self.k_turnover * x * dt):
+                        self._depart(worker)
+                        continue
+                if self.k_sickness and self.sickness is not None and worker.present:
+                    rate, duration = self.sickness
+                    if u_sick < -math.expm1(-rate * self.k_sickness * x * dt):
+                        soon(self.env, self._away, worker, duration.ppf(u_days), "sickness")
+
+
+def test_pressure_looks_at_loaded_units_only_bit_for_bit(baseline_raw, monkeypatch):
+    """Only the posts of overloaded units are looked at, in post order, with the same draws
+    (posts added by a change sit at the end of the list but in earlier units)."""
+    scenario = validate(_busy(baseline_raw))
+    assert scenario.workforce.pressure.factor("turnover") > 0
+    loaded = simulate(scenario, seed=6, years=1.5)
+    monkeypatch.setattr(journey, "WorkforceDynamics", _EveryPost)
+    every = simulate(scenario, seed=6, years=1.5)
+    a, b = loaded.simulation.rec, every.simulation.rec
+    assert len(a.departures) > 50 and sum(kind == "sickness" for *_, kind in a.absences) > 50
+    assert a.departures == b.departures
+    assert a.absences == b.absences
+    assert a.allocations == b.allocations
+    for k, v in loaded.kpis.items():
+        assert v == every.kpis[k] or (math.isnan(v) and math.isnan(every.kpis[k])), k
