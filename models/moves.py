@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import math
 import weakref
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import Any
 
+from models.chains import later, soon
 from models.teams import Allocator, Worker
 from simulation.randomness.distributions import DAYS_PER_YEAR
 from simulation.randomness.streams import Streams
@@ -57,7 +58,7 @@ class InternalMoves:
         if self.rate <= 0 or worker.agency or not worker.post.turns_over \
                 or worker.capacity <= 0:
             return
-        self.env.process(self._clock(worker))
+        soon(self.env, self._clock, worker)  # a chain of events (models.chains)
 
     def _uniform(self, post_id: int) -> float:
         rng = self._draws.get(post_id)
@@ -65,12 +66,14 @@ class InternalMoves:
             rng = self._draws[post_id] = self.streams.generator("workforce-moves", post_id)
         return float(rng.random())
 
-    def _clock(self, worker: Worker) -> Generator[Any, Any, None]:
+    def _clock(self, worker: Worker) -> None:
+        """The time to the worker's move, from their post's stream."""
         u = self._uniform(worker.post.id)
-        yield self.env.timeout(-math.log(1.0 - u) / self.rate)
-        if worker.left:
-            return
-        self.move(worker)
+        later(self.env, -math.log(1.0 - u) / self.rate, self._due, worker)
+
+    def _due(self, worker: Worker) -> None:
+        if not worker.left:
+            self.move(worker)
 
     def move(self, worker: Worker) -> Worker:
         """``worker`` moves to another role: cases reallocated in the unit, post refilled."""

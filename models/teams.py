@@ -32,6 +32,7 @@ import heapq
 import itertools
 import math
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from simulation.scenario import STAGES, Scenario
@@ -40,8 +41,21 @@ URGENCY = {"s47": 0, "cp": 1, "cla": 2, "assessment": 3, "cin": 4}
 # Stages whose work cannot start until a worker is allocated; in the others the plan
 # runs on while the case waits for a worker (an unallocated CIN/CP/CLA case).
 WAIT_TO_START = frozenset({"assessment", "s47"})
-# A queued request: [urgency, sequence, child, stage, event or None, day, cancelled]
+# A queued request: [urgency, sequence, child, stage, event or None, day, cancelled,
+# the unit or team kind whose queue holds it]
 Request = list
+# A queue is compacted (its cancelled requests dropped) when it holds more than this many
+# requests beyond twice its live ones: cancelled requests are only skipped when popped, and
+# in an understaffed run most requests are cancelled (the case moved on) before a worker
+# has room. Dropping them never changes which live request comes next (the heap's keys,
+# urgency then sequence, are unique), only how long the heap is.
+COMPACT_SLACK = 64
+_child_id = attrgetter("id")  # cases are walked in id order: reproducible
+
+
+def _over_limit(worker: Worker) -> int:
+    """Cases held above the limit (negative: room left, counting away workers' too)."""
+    return len(worker.cases) - worker.capacity
 
 
 class Post:
@@ -82,17 +96,25 @@ class Worker:
 class Unit:
     """One team: e.g. the Selby hub's intake team, or pod 7."""
 
-    __slots__ = ("team", "index", "posts", "workers", "queue", "free", "overload", "excess")
+    __slots__ = ("team", "index", "holds", "co_working", "posts", "workers", "queue", "waiting",
+                 "free", "overload", "excess", "people_ids")
 
     def __init__(self, team: TeamKind, index: int) -> None:
         self.team = team
         self.index = index
+        self.holds = team.holds            # the team's, at hand for the hot path
+        self.co_working = team.co_working
         self.posts: list[Post] = []
         self.workers: list[Worker] = []   # case-holding people in post
         self.queue: list[Request] = []    # cases of this unit waiting for a worker
+        self.waiting = 0                  # the requests in ``queue`` not cancelled
         self.free = 0                     # sum of the workers' positive room
         self.overload = 0                 # cases held above the limit, summed
         self.excess = 0.0                 # load above capacity, as last measured
+        # ids of everyone in post (case-holding or not), kept by ``Allocator.hire`` and
+        # ``leave``: in a co-working unit each family comes to know them all, and building
+        # the list at every allocation cost more than the allocation
+        self.people_ids: tuple[int, ...] = ()
 
     def best_worker(self, exclude: Worker | None = None) -> Worker | None:
         """The present worker with the most room (first listed on ties), or None if all full."""
@@ -117,6 +139,10 @@ class Unit:
     def people(self) -> list[Worker]:
         return [p.holder for p in self.posts if p.holder is not None]
 
+    def staffing_changed(self) -> None:
+        """Someone took up or left a post here: refresh ``people_ids``."""
+        self.people_ids = tuple(p.holder.id for p in self.posts if p.holder is not None)
+
 
 @dataclass
 class TeamKind:
@@ -129,6 +155,12 @@ class TeamKind:
     co_working: bool
     units: list[Unit] = field(default_factory=list)
     queue: list[Request] = field(default_factory=list)  # new cases no unit has room for
+    waiting: int = 0  # the requests in ``queue`` not cancelled
+    # each child goes to the unit of their locality (else: the unit with the most room)
+    by_locality: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_locality = self.assignment == "locality"
 
 
 def _split_fte(fte: float) -> list[float]:
@@ -211,6 +243,7 @@ class Allocator:
         worker = Worker(len(self.people), post, agency, now)
         self.people.append(worker)
         post.holder = worker
+        post.unit.staffing_changed()
         if post.capacity > 0:
             post.unit.workers.append(worker)
             post.unit.free += worker.free
@@ -227,6 +260,7 @@ class Allocator:
         worker.left = True
         self.set_away(worker)
         worker.post.holder = None
+        worker.unit.staffing_changed()
         if worker.capacity > 0:
             worker.unit.workers.remove(worker)
             if not to_successor:
@@ -234,8 +268,8 @@ class Allocator:
 
     def take_over(self, old: Worker, new: Worker, now: float) -> None:
         """``new`` takes every case ``old`` held (a change of worker for each family)."""
-        for child in sorted(old.cases, key=lambda c: c.id):
-            self._take_off(child, old)
+        for child in sorted(old.cases, key=_child_id):
+            self._take_off(child, old, now)
             child.change_cause = "departure"
             self._assign(child, new, now)
         self._serve(new.unit, now)
@@ -256,8 +290,8 @@ class Allocator:
         self._serve(worker.unit, now)
 
     def reallocate_all(self, worker: Worker, cause: str, now: float) -> None:
-        for child in sorted(worker.cases, key=lambda c: c.id):  # a fixed order: reproducible
-            self._take_off(child, worker)
+        for child in sorted(worker.cases, key=_child_id):  # a fixed order: reproducible
+            self._take_off(child, worker, now)
             child.change_cause = cause
             self._place(child, child.place, worker.unit.team, worker.unit, now, exclude=worker)
 
@@ -272,33 +306,50 @@ class Allocator:
         if child.request is not None:
             self._cancel(child, now)
         if worker is not None:
-            if stage in worker.unit.team.holds:
+            if stage in worker.unit.holds:
                 return None
             self._release(child, worker, now)
             child.change_cause = "handover"
         kind = self.kind_for[stage]
-        unit = kind.units[child.locality] if kind.assignment == "locality" else None
+        unit = kind.units[child.locality] if kind.by_locality else None
         return self._place(child, stage, kind, unit, now)
 
     def close(self, child: Any, now: float) -> None:
         """The case closes: free its worker and drop any pending request."""
         if child.request is not None:
             self._cancel(child, now)
-        if child.worker is not None:
-            self._release(child, child.worker, now)
+        worker = child.worker
+        if worker is not None:
+            self._release(child, worker, now)
         child.change_cause = None
 
     # ------------------------------------------------------------ internals
     def _place(self, child: Any, stage: str, kind: TeamKind, unit: Unit | None, now: float,
                exclude: Worker | None = None) -> Any:
-        """Allocate in ``unit`` (or the least loaded unit of ``kind``), over the limit, or queue."""
+        """Allocate in ``unit`` (or the unit of ``kind`` with the most room), over the limit,
+        or queue."""
         if unit is None:
             best_free = 0
             for u in kind.units:
                 if u.free > best_free:
                     unit, best_free = u, u.free
-        target = unit.best_worker(exclude) if unit is not None else None
-        if target is None and stage in self.over_limit:
+        if unit is not None and unit.free > 0:  # the common case: someone has room
+            # Unit.best_worker, inline on the hot path: the first listed with most room
+            target, best_free = None, 0
+            for w in unit.workers:
+                if w.free > best_free and w is not exclude:
+                    target, best_free = w, w.free
+            if target is not None:
+                self.on_wait_end(child, stage, now, 0.0, True)
+                self._assign(child, target, now)
+                return None
+        return self._overload_or_queue(child, stage, kind, unit, now, exclude)
+
+    def _overload_or_queue(self, child: Any, stage: str, kind: TeamKind, unit: Unit | None,
+                           now: float, exclude: Worker | None) -> Any:
+        """Nobody has room: over the limit for urgent stages, otherwise wait in a queue."""
+        target = None
+        if stage in self.over_limit:
             pool = [unit] if unit is not None else kind.units
             target = min((w for w in (u.least_loaded(exclude) for u in pool) if w is not None),
                          key=lambda w: len(w.cases) / w.capacity, default=None)
@@ -307,8 +358,10 @@ class Allocator:
             self._assign(child, target, now)
             return None
         event = self.env.event() if stage in WAIT_TO_START and exclude is None else None
-        request = [URGENCY[stage], next(self._seq), child, stage, event, now, False]
-        heapq.heappush(unit.queue if unit is not None else kind.queue, request)
+        owner: Unit | TeamKind = unit if unit is not None else kind
+        request = [URGENCY[stage], next(self._seq), child, stage, event, now, False, owner]
+        heapq.heappush(owner.queue, request)
+        owner.waiting += 1
         child.request = request
         self.unallocated[stage] += 1
         return event
@@ -327,17 +380,18 @@ class Allocator:
         cause, seen, wid = child.change_cause, child.known, worker.id
         known = cause is not None and wid in seen
         seen.add(wid)
-        if unit.team.co_working:
-            seen.update(w.id for w in unit.people())
+        if unit.co_working:
+            seen.update(unit.people_ids)
         self.on_allocate(child, worker, cause, now, known)
-        child.change_cause = None
+        if cause is not None:
+            child.change_cause = None
 
-    def _take_off(self, child: Any, worker: Worker) -> None:
+    def _take_off(self, child: Any, worker: Worker, now: float) -> None:
         """Remove the case from the worker's list, keeping the room counters right."""
         cases = worker.cases
         cases.discard(child)
         child.worker = None
-        self.on_release(child, self.env.now)
+        self.on_release(child, now)
         if len(cases) >= worker.capacity:
             worker.unit.overload -= 1
         if worker.present:
@@ -347,40 +401,59 @@ class Allocator:
                 worker.unit.free += 1
 
     def _release(self, child: Any, worker: Worker, now: float) -> None:
-        self._take_off(child, worker)
-        if worker.present and worker.free > 0:
-            self._serve(worker.unit, now)
+        """Take the case off its worker; if that leaves them room, serve their unit (only
+        when a case waits or a colleague is over the limit: after most releases, neither)."""
+        self._take_off(child, worker, now)
+        if worker.free > 0:  # (an absent worker's is 0)
+            unit = worker.unit
+            if unit.waiting or unit.team.waiting or unit.overload:
+                self._serve(unit, now)
 
     def _cancel(self, child: Any, now: float) -> None:
         request = child.request
         request[6] = True
         child.request = None
+        owner = request[7]
+        owner.waiting -= 1
+        queue = owner.queue
+        if len(queue) > 2 * owner.waiting + COMPACT_SLACK:
+            queue[:] = [r for r in queue if not r[6]]
+            heapq.heapify(queue)
         self.unallocated[request[3]] -= 1
         self.on_wait_end(child, request[3], request[5], now - request[5], False)
 
     def _serve(self, unit: Unit, now: float) -> None:
         """Room in ``unit``: allocate waiting cases (the unit's own first), then rebalance."""
-        for queue in (unit.queue, unit.team.queue):
-            while queue and unit.free > 0:
-                request = heapq.heappop(queue)
-                if request[6]:
-                    continue
-                child, stage, event = request[2], request[3], request[4]
-                child.request = None
-                self.unallocated[stage] -= 1
-                self.on_wait_end(child, stage, request[5], now - request[5], True)
-                self._assign(child, unit.best_worker(), now)
-                if event is not None:
-                    event.succeed()
+        if unit.waiting:
+            self._serve_queue(unit, unit, now)
+        if unit.team.waiting:
+            self._serve_queue(unit, unit.team, now)
         while self.rebalance and unit.overload > 0 and unit.free > 0:
-            giver = max(unit.workers, key=lambda w: len(w.cases) - w.capacity)
+            giver = max(unit.workers, key=_over_limit)
             receiver = unit.best_worker(exclude=giver)
             if receiver is None or len(giver.cases) <= giver.capacity:
                 return
-            child = max(giver.cases, key=lambda c: c.id)  # the newest case moves
-            self._take_off(child, giver)
+            child = max(giver.cases, key=_child_id)  # the newest case moves
+            self._take_off(child, giver, now)
             child.change_cause = "caseload_management"
             self._assign(child, receiver, now)
+
+    def _serve_queue(self, unit: Unit, owner: Unit | TeamKind, now: float) -> None:
+        """Allocate from ``owner``'s queue (most urgent, then longest waiting) while ``unit``
+        has room, dropping cancelled requests on the way."""
+        queue = owner.queue
+        while owner.waiting and unit.free > 0:
+            request = heapq.heappop(queue)
+            if request[6]:
+                continue
+            owner.waiting -= 1
+            child, stage, event = request[2], request[3], request[4]
+            child.request = None
+            self.unallocated[stage] -= 1
+            self.on_wait_end(child, stage, request[5], now - request[5], True)
+            self._assign(child, unit.best_worker(), now)
+            if event is not None:
+                event.succeed()
 
     def _take_from_colleagues(self, new: Worker, now: float) -> None:
         """A new starter takes cases off the most loaded colleagues (newest case first)
@@ -393,8 +466,8 @@ class Allocator:
             if giver is None or \
                     (len(giver.cases) - 1) / giver.capacity < (len(new.cases) + 1) / new.capacity:
                 return
-            child = max(giver.cases, key=lambda c: c.id)
-            self._take_off(child, giver)
+            child = max(giver.cases, key=_child_id)
+            self._take_off(child, giver, now)
             child.change_cause = "caseload_management"
             self._assign(child, new, now)
 
@@ -419,9 +492,9 @@ class Allocator:
             capacity += w.capacity
             held += len(w.cases)
         kind = unit.team
-        waiting = sum(1 for r in unit.queue if not r[6])
-        if kind.queue:
-            waiting += sum(1 for r in kind.queue if not r[6]) / len(kind.units)
+        waiting: float = unit.waiting
+        if kind.waiting:
+            waiting += kind.waiting / len(kind.units)
         if capacity <= 0:
             return cap if held + waiting > 0 else 0.0
         return min(cap, max(0.0, (held + waiting) / capacity - 1.0))

@@ -1,6 +1,6 @@
 """A living workforce: people leave, are away, are covered and are replaced.
 
-Each post is a small story told by SimPy processes:
+Each post is a small story told by chains of SimPy events (``models.chains``):
 
 * a person in post leaves after an exponential time at their turnover rate (permanent
   and agency staff have their own); their cases are reallocated (cause ``departure``);
@@ -32,15 +32,14 @@ from collections.abc import Callable, Generator
 from operator import attrgetter
 from typing import Any
 
-from simpy.core import URGENT
-
+from models.chains import after, later, soon
 from models.moves import InternalMoves
 from models.teams import Allocator, Post, Worker
 from simulation.randomness.distributions import DAYS_PER_YEAR, build_distribution
 from simulation.randomness.streams import Streams
 from simulation.scenario import Scenario
 
-_child_id = attrgetter("id")  # cases are walked in id order: reproducible
+_by_id = attrgetter("id")  # cases and posts are walked in id order: reproducible
 
 
 class Uniforms:
@@ -106,19 +105,29 @@ class WorkforceDynamics:
 
     # ------------------------------------------------------------------ pressure
     def _pressure(self) -> Generator[Any, Any, None]:
-        """Measure each unit's load; add the extra leaving and sickness hazard it brings."""
+        """Measure each unit's load; add the extra leaving and sickness hazard it brings.
+
+        Each measurement draws three uniforms for every post ever created (post ``i`` reads
+        ``draws[3i:3i + 3]``), used or not, so paired scenarios share them; only the posts
+        of overloaded units, in post order, are then looked at (most weeks few or none)."""
         env, alloc, dt = self.env, self.alloc, self.pressure_interval
         posts = alloc.posts
         while True:
             yield env.timeout(dt)
-            draws = self.pressure_rng.random((len(posts), 3)).tolist()
+            draws = self.pressure_rng.random(3 * len(posts))
+            loaded: list[Post] = []
             for unit in self.units:
                 unit.excess = alloc.unit_excess(unit, self.max_excess)
-            for post, (u_leave, u_sick, u_days) in zip(posts, draws, strict=True):
+                if unit.excess > 0.0:
+                    loaded.extend(unit.posts)
+            loaded.sort(key=_by_id)  # posts added later sit in earlier units
+            for post in loaded:
                 worker = post.holder
-                if worker is None or worker.unit.excess <= 0.0:
+                if worker is None:
                     continue
                 x = worker.unit.excess
+                i = 3 * post.id
+                u_leave, u_sick, u_days = draws[i:i + 3].tolist()
                 if self.k_turnover and post.turns_over:
                     rate = self.agency_turnover if worker.agency else self.turnover
                     if u_leave < -math.expm1(-rate * self.k_turnover * x * dt):
@@ -127,7 +136,7 @@ class WorkforceDynamics:
                 if self.k_sickness and self.sickness is not None and worker.present:
                     rate, duration = self.sickness
                     if u_sick < -math.expm1(-rate * self.k_sickness * x * dt):
-                        self._soon(self._away, worker, duration.ppf(u_days), "sickness")
+                        soon(self.env, self._away, worker, duration.ppf(u_days), "sickness")
 
     # ------------------------------------------------------------------ set-up
     def staff_day_zero(self) -> None:
@@ -149,18 +158,22 @@ class WorkforceDynamics:
         if worker.post.turns_over:
             rate = self.agency_turnover if worker.agency else self.turnover
             if rate > 0:
-                self.env.process(self._career(worker, rate))
+                soon(self.env, self._career, worker, rate)
         if self.absence_rate > 0:
-            self._soon(self._next_absence, worker)
+            soon(self.env, self._next_absence, worker)
         self.moves.start(worker)  # moves inside the council (models.moves)
 
     # ------------------------------------------------------------------ careers
-    def _career(self, worker: Worker, rate: float) -> Generator[Any, Any, None]:
+    # Careers, absences, agency cover and recruitment run as chains of events with
+    # callbacks (models.chains), not a process each.
+    def _career(self, worker: Worker, rate: float) -> None:
+        """The time the worker will stay, from their post's uniforms."""
         u = self.luck[worker.post.id]
-        yield self.env.timeout(-math.log(1.0 - u()) / rate)
-        if worker.left:
-            return
-        self._depart(worker)
+        later(self.env, -math.log(1.0 - u()) / rate, self._career_over, worker)
+
+    def _career_over(self, worker: Worker) -> None:
+        if not worker.left:
+            self._depart(worker)
 
     def _depart(self, worker: Worker) -> None:
         self.rec.departures.append((self.env.now, worker.post.role, worker.agency,
@@ -191,21 +204,21 @@ class WorkforceDynamics:
             return
         u = self.luck[post.id]
         if self.agency_cover:
-            self.env.process(self._agency(post, self.d_agency.ppf(u())))
+            after(self.env, self.d_agency.ppf(u()), self._agency, post)
         if post.id not in self.recruiting:
             self._recruit_later(post, self.d_recruit.ppf(u()))
 
-    def _agency(self, post: Post, lag: float) -> Generator[Any, Any, None]:
-        yield self.env.timeout(lag)
+    def _agency(self, post: Post) -> None:
+        """Agency cover arrives, if the post is still empty and funded."""
         if post.holder is None and post.id not in self.closed:
             self._start(self.alloc.hire(post, agency=True, now=self.env.now))
 
     def _recruit_later(self, post: Post, lag: float) -> None:
         self.recruiting.add(post.id)
-        self.env.process(self._recruit(post, lag))
+        after(self.env, lag, self._recruit, post)
 
-    def _recruit(self, post: Post, lag: float) -> Generator[Any, Any, None]:
-        yield self.env.timeout(lag)
+    def _recruit(self, post: Post) -> None:
+        """The permanent recruit starts, taking over any agency cover's cases."""
         self.recruiting.discard(post.id)
         if post.id in self.closed:
             return
@@ -219,25 +232,10 @@ class WorkforceDynamics:
         self._start(recruit)
 
     # ------------------------------------------------------------------ absence
-    # A worker's absences are a chain of SimPy events with callbacks, not a process per
-    # worker: the same events at the same moments (each start is an urgent event, as a
-    # new process's first step is), so the same run bit for bit, without a generator
-    # resumed at each step or a process ending with each worker.
-    def _soon(self, action: Callable[..., None], *args: Any) -> None:
-        """``action(*args)`` in this instant, after what runs now: when a process started
-        now would take its first step."""
-        event = self.env.event()
-        event._ok, event._value = True, None  # triggered, as simpy.events.Initialize is
-        event.callbacks.append(lambda _: action(*args))
-        self.env.schedule(event, URGENT)
-
-    def _later(self, delay: float, action: Callable[..., None], *args: Any) -> None:
-        self.env.timeout(delay).callbacks.append(lambda _: action(*args))
-
     def _next_absence(self, worker: Worker) -> None:
         """The time to the worker's next absence spell, from their post's uniforms."""
         u = self.luck[worker.post.id]
-        self._later(-math.log(1.0 - u()) / self.absence_rate, self._absence_due, worker)
+        later(self.env, -math.log(1.0 - u()) / self.absence_rate, self._absence_due, worker)
 
     def _absence_due(self, worker: Worker) -> None:
         if worker.left:
@@ -272,19 +270,19 @@ class WorkforceDynamics:
             colleagues = [w.id for w in worker.unit.workers if w.present and w is not worker]
             if colleagues:  # shared out in turn: each family meets one colleague
                 n = len(colleagues)
-                for i, child in enumerate(sorted(worker.cases, key=_child_id)):
+                for i, child in enumerate(sorted(worker.cases, key=_by_id)):
                     child.known.add(colleagues[i % n])
         if days > self.reallocate_after:
-            self._later(self.reallocate_after, self._long_absence, worker, days, then)
+            later(self.env, self.reallocate_after, self._long_absence, worker, days, then)
         else:
-            self._later(days, self._back, worker, then)
+            later(self.env, days, self._back, worker, then)
 
     def _long_absence(self, worker: Worker, days: float,
                       then: Callable[[Worker], None] | None) -> None:
         if worker.left:
             return
         self.alloc.reallocate_all(worker, "absence", self.env.now)
-        self._later(days - self.reallocate_after, self._back, worker, then)
+        later(self.env, days - self.reallocate_after, self._back, worker, then)
 
     def _back(self, worker: Worker, then: Callable[[Worker], None] | None) -> None:
         self.alloc.set_back(worker, self.env.now)

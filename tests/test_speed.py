@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from models.chains import soon
 from models.workforce import WorkforceDynamics
 from simulation.engine import journey
 from simulation.engine.contacts import LAYER_SHIFT, draw_contacts, draw_luck
@@ -47,7 +48,7 @@ class _ProcessAbsences(WorkforceDynamics):
         if worker.post.turns_over:
             rate = self.agency_turnover if worker.agency else self.turnover
             if rate > 0:
-                self.env.process(self._career(worker, rate))
+                soon(self.env, self._career, worker, rate)
         if self.absence_rate > 0:
             self.env.process(self._absences(worker))
         self.moves.start(worker)
