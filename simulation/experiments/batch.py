@@ -35,6 +35,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from simulation.outputs.flows import year_one_columns
+from simulation.outputs.histories import NO_CAUSE, Histories
 from simulation.outputs.kpis import KPI_ORDER
 from simulation.outputs.run import gc_paused, simulate
 from simulation.scenario import Scenario
@@ -80,21 +81,18 @@ def run_replication(task: Task) -> ReplicationOutput:
 def _replicate(task: Task) -> ReplicationOutput:
     try:
         result = simulate(task.scenario, task.seed, task.years)
-        # Changes of worker per child who had one (straight from the worker histories).
-        changes = pd.Series([sum(h[3] is not None for h in c.held)
-                             for c in result.simulation.rec.children if c.held]
-                            ).value_counts().sort_index()
+        values, counts = changes_per_child(result.history)
         episodes = np.array([end - start for _, start, end, _, _
                              in result.simulation.rec.cla_episodes])
         care = pd.Series(np.floor(episodes / CARE_BIN_DAYS) * CARE_BIN_DAYS).value_counts()
         distributions = pd.concat([
-            pd.DataFrame({"measure": "sw_changes", "value": changes.index.astype(float),
-                          "count": changes.to_numpy()}),
+            pd.DataFrame({"measure": "sw_changes", "value": values.astype(float),
+                          "count": counts}),
             pd.DataFrame({"measure": "days_in_care", "value": care.index.astype(float),
                           "count": care.to_numpy()}).sort_values("value"),
             # year-1 starts and ends of each stage, for the drift check (analysis.drift)
             pd.DataFrame([{"measure": k, "value": v, "count": 1} for k, v in
-                          year_one_columns(result.simulation.rec.children).items()]),
+                          year_one_columns(result.history).items()]),
         ], ignore_index=True)
         row = {"scenario": task.scenario.name, "rep": task.rep, "seed": task.seed,
                **dict(task.extra), **result.kpis}
@@ -106,6 +104,15 @@ def _replicate(task: Task) -> ReplicationOutput:
     except Exception:  # noqa: BLE001 - reported with its seed, the batch goes on
         return ReplicationOutput(task.scenario_index, task.rep, task.seed,
                                  error=traceback.format_exc())
+
+
+def changes_per_child(history: Histories) -> tuple[np.ndarray, np.ndarray]:
+    """How many children had each number of changes of worker over the run (every worker
+    after their first), among children who had a worker: (numbers ascending, children)."""
+    e = history.episodes
+    changed = np.bincount(e.child, weights=e.cause != NO_CAUSE, minlength=history.size)
+    had_worker = history.episodes_per_child() > 0
+    return np.unique(changed[had_worker].astype(np.int64), return_counts=True)
 
 
 COST_COLUMNS = ["day", "staff_gbp_week", "agency_gbp_week", "placement_gbp_week"]

@@ -12,6 +12,9 @@ import math
 from collections import Counter
 from typing import Any
 
+import numpy as np
+
+from simulation.outputs.histories import Histories, histories
 from simulation.outputs.kpis import KPI_INFO
 from simulation.scenario import PLACES
 
@@ -25,11 +28,14 @@ class RunGuardError(RuntimeError):
     """A finished run broke conservation or produced a non-finite KPI."""
 
 
-def conservation_problems(children: list[Any], counts: dict[str, int]) -> list[str]:
+def conservation_problems(children: list[Any] | Histories,
+                          counts: dict[str, int]) -> list[str]:
     """Every simulated child is in exactly one place, and the live counts agree."""
+    h = histories(children)
     problems = []
-    placed = Counter(c.place for c in children)
-    lost = [c.id for c in children if c.place not in PLACES]
+    placed = Counter(h.places)
+    lost = [cid for cid, place in zip(h.ids.tolist(), h.places, strict=True)
+            if place not in PLACES]
     if lost:
         problems.append(f"{len(lost)} child(ren) in no place at the end (ids "
                         f"{', '.join(map(str, lost[:5]))}{', ...' if len(lost) > 5 else ''})")
@@ -38,9 +44,12 @@ def conservation_problems(children: list[Any], counts: dict[str, int]) -> list[s
     if wrong:
         problems.append("place counts disagree with the children: " + ", ".join(
             f"{p} {n} counted, {m} there" for p, (n, m) in wrong.items()))
-    ends = [c.id for c in children if c.spells and c.spells[-1][0] != c.place]
+    s = h.spells
+    moved = s.count > 0
+    last = s.place[s.offset[moved] + s.count[moved] - 1]
+    ends = int(np.count_nonzero(last != np.array(h.places, dtype=str)[moved]))
     if ends:
-        problems.append(f"{len(ends)} child(ren) whose last move is not where they are")
+        problems.append(f"{ends} child(ren) whose last move is not where they are")
     return problems
 
 
@@ -58,7 +67,7 @@ def kpi_problems(kpis: dict[str, float]) -> list[str]:
     return problems
 
 
-def check_run(children: list[Any], counts: dict[str, int], kpis: dict[str, float],
+def check_run(children: list[Any] | Histories, counts: dict[str, int], kpis: dict[str, float],
               what: str) -> None:
     """Raise RunGuardError naming every broken rule of a finished run."""
     problems = conservation_problems(children, counts) + kpi_problems(kpis)
