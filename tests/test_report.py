@@ -413,6 +413,14 @@ def test_each_figure_is_drawn_once(tmp_path, monkeypatch):
     assert set(draws.values()) == {1}, draws
 
 
+def test_figures_drawn_in_parallel_make_the_same_report(tmp_path):
+    folder = make_compare_folder(tmp_path / "serial")
+    serial = build_compare_report(folder).read_text()
+    parallel = build_compare_report(folder, processes=2).read_text()
+    assert parallel == serial and serial.count("<img ") >= 5
+    assert plt.get_fignums() == []
+
+
 def _png_of(encoded: str) -> np.ndarray:
     import base64
     import io

@@ -207,10 +207,15 @@ def _end_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
-def _processes(tasks: list[Task], jobs: int) -> Iterator[ReplicationOutput]:
+def _processes(tasks: list[Task], jobs: int,
+               started: Callable[[], None] = lambda: None) -> Iterator[ReplicationOutput]:
+    """Replications in a pool of processes; ``started`` is called once the workers exist
+    (forked at the first submission, so they inherit the parent's imports and nothing
+    the parent does next)."""
     with ProcessPoolExecutor(max_workers=jobs, initializer=_end_with_parent,
                              initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(run_replication, t) for t in tasks]
+        started()
         try:
             for future in as_completed(futures):
                 yield future.result()
@@ -265,6 +270,34 @@ def check_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT_S) -> None:
                                    f"{timeout:g} s ({reason})") from None
 
 
+class Meanwhile:
+    """Work for the parent while the pool's workers replicate (a thread: the parent only
+    waits for results then), e.g. importing what writing the results will need. Its
+    exception, if any, is raised by ``join``."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self.work, self.error = work, None
+        self.thread = threading.Thread(target=self._run, name="meanwhile", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.work()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            self.error = exc
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def join(self) -> None:
+        """Wait for the work (running it here if it never started), then raise its error."""
+        if self.thread.ident is None:
+            self.work()
+            return
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def usable_workers(jobs: int, tasks: int) -> int:
     """Workers worth starting: no more than the tasks to run or the cores to run them on."""
     try:
@@ -278,12 +311,16 @@ def run_batch(scenarios: list[Scenario], reps: int | Iterable[int], seed: int, y
               jobs: int = 1, backend: str = "processes", scheduler: str | None = None,
               checkpoint: Path | None = None, progress: bool = True,
               extra: list[tuple[tuple[str, float], ...]] | None = None,
-              on_failure: Callable[[ReplicationOutput], None] | None = None) -> BatchResult:
+              on_failure: Callable[[ReplicationOutput], None] | None = None,
+              meanwhile: Callable[[], None] | None = None) -> BatchResult:
     """Run replications ``reps`` (a count, or the replication indices) of every scenario.
 
     ``extra[i]`` are (name, value) pairs recorded with scenario i's runs (sweeps).
     Results are identical, bit for bit, whatever the backend and ``jobs``.
+    ``meanwhile`` is the caller's own work, done by the time this returns: in a thread
+    while a pool of processes replicates, otherwise after the replications.
     """
+    parallel = Meanwhile(meanwhile or (lambda: None))
     rep_ids = list(range(reps)) if isinstance(reps, int) else list(reps)
     store = Checkpoint(checkpoint, identity(scenarios, seed, years)) if checkpoint else None
     done: list[ReplicationOutput] = []
@@ -305,7 +342,7 @@ def run_batch(scenarios: list[Scenario], reps: int | Iterable[int], seed: int, y
     if backend == "serial" or (backend == "processes" and jobs <= 1) or not tasks:
         stream = _serial(tasks)
     elif backend == "processes":
-        stream = _processes(tasks, jobs)
+        stream = _processes(tasks, jobs, started=parallel.start)
     elif backend == "dask":
         stream = _dask(tasks, jobs, scheduler)
     else:
@@ -320,6 +357,7 @@ def run_batch(scenarios: list[Scenario], reps: int | Iterable[int], seed: int, y
                 on_failure(out)
             done.append(out)
             bar.update(1)
+    parallel.join()
     return assemble(done, scenarios)
 
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import multiprocessing as mp
 import textwrap
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -360,20 +363,48 @@ def _title(ax: Any, text: str) -> None:
     ax.set_title(text, fontsize=9, y=1.0)
 
 
-def build_report(folder: Path) -> Path:
-    """Rebuild ``folder/report.html`` from the saved files, for a comparison or a sweep."""
+def build_report(folder: Path, processes: int = 1) -> Path:
+    """Rebuild ``folder/report.html`` from the saved files, for a comparison or a sweep;
+    a comparison's figures are drawn by up to ``processes`` processes."""
     folder = Path(folder)
     kind = _read(folder, "manifest.json", True).get("kind", "compare")
     if kind not in ("compare", "sweep"):
         raise ValueError(f"{folder / 'manifest.json'}: unknown kind {kind!r}")
-    return build_sweep_report(folder) if kind == "sweep" else build_compare_report(folder)
+    return build_sweep_report(folder) if kind == "sweep" else build_compare_report(
+        folder, processes)
+
+
+Figure = Callable[..., str]  # draws one figure from its arguments: a PNG, base64-encoded
+
+
+class Drawing:
+    """Figures being drawn: by ``processes`` forked processes (each inheriting the loaded
+    modules; a figure is drawn whole by one of them) while the caller writes the rest of
+    the report, or one after another by ``result`` when ``processes`` is 1. Drawing is
+    most of a report's time, and the figures are independent."""
+
+    def __init__(self, jobs: list[tuple[str, Figure, tuple[Any, ...]]], processes: int) -> None:
+        self.jobs = jobs
+        self.pool: ProcessPoolExecutor | None = None
+        if processes > 1 and len(jobs) > 1 and "fork" in mp.get_all_start_methods():
+            self.pool = ProcessPoolExecutor(min(processes, len(jobs)),
+                                            mp_context=mp.get_context("fork"))
+            self.futures = [self.pool.submit(draw, *args) for _, draw, args in jobs]
+
+    def result(self) -> dict[str, str]:
+        """{name: PNG} in the order of the jobs."""
+        if self.pool is None:
+            return {name: draw(*args) for name, draw, args in self.jobs}
+        with self.pool:
+            return {name: future.result()
+                    for (name, _, _), future in zip(self.jobs, self.futures, strict=True)}
 
 
 # ------------------------------------------------------------------ comparison
-def build_compare_report(folder: Path) -> Path:
+def build_compare_report(folder: Path, processes: int = 1) -> Path:
     """Write ``folder/report.html`` for a compare folder. Absent optional files (stocks,
     distributions, differences, costs) drop their part of the report; summary.csv is
-    recomputed."""
+    recomputed. Figures are drawn by up to ``processes`` processes (``Drawing``)."""
     folder = Path(folder)
     manifest = _read(folder, "manifest.json", True)
     runs = _read(folder, "runs.parquet", required=True)
@@ -387,16 +418,9 @@ def build_compare_report(folder: Path) -> Path:
     colours = dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
     kpis = [k for k in _kpis_in(runs) if k in set(summary["kpi"])] or list(summary["kpi"].unique())
     headline = [k for k in HEADLINE if k in kpis]
-    figures: dict[str, str] = {}  # the template leaves out the sections of absent figures
-    if headline:
-        figures["headline"] = _headline_figure(summary, headline, names, colours)
-    if costs is not None and not costs.empty:
-        figures["costs"] = _cost_figure(costs[costs["scenario"].isin(names)], names, colours)
-    if stocks is not None and not stocks.empty:
-        figures.update(_stock_figures(stocks[stocks["scenario"].isin(names)], names, colours))
-    if dists is not None and not dists.empty:
-        figures.update(_distribution_figures(dists[dists["scenario"].isin(names)], names,
-                                             colours, manifest.get("years", "?")))
+    # the template leaves out the sections of absent figures
+    drawing = Drawing(_figure_jobs(summary, headline, costs, stocks, dists, names, colours,
+                                   manifest.get("years", "?")), processes)
     reps = manifest.get("reps", runs["rep"].nunique())
     by_name = {r["name"]: r for r in records}
     baseline = str(diffs["baseline"].iloc[0]) if diffs is not None and not diffs.empty \
@@ -414,6 +438,7 @@ def build_compare_report(folder: Path) -> Path:
     _cite_records(records)
     gaps = limitations()
     sources += [g.source for g in gaps if g.source]
+    figures = drawing.result()
     return _render(
         folder, manifest, kind="compare", title="Operating models compared: " + ", ".join(names),
         facts=[("Scenarios", ", ".join(names)), ("Replications", reps)], reps=reps,
@@ -623,20 +648,54 @@ def _time_figure(bands: list[tuple[str, pd.DataFrame]], names: list[str],
     return _png(fig, names, colours)
 
 
-def _stock_figures(stocks: pd.DataFrame, names: list[str],
-                   colours: dict[str, Any]) -> dict[str, str]:
+def _figure_jobs(summary: pd.DataFrame, headline: list[str], costs: pd.DataFrame | None,
+                 stocks: pd.DataFrame | None, dists: pd.DataFrame | None, names: list[str],
+                 colours: dict[str, Any], years: Any) -> list[tuple[str, Figure, tuple]]:
+    """The comparison's figures that its files allow, the longest to draw first (so that
+    processes drawing them in parallel finish together)."""
+    jobs: list[tuple[str, Figure, tuple]] = []
+    if headline:
+        jobs.append(("headline", _headline_figure, (summary, headline, names, colours)))
+    if stocks is not None and not stocks.empty:
+        stocks = stocks[stocks["scenario"].isin(names)]
+        jobs += [("stocks", _stocks_figure, (stocks, names, colours)),
+                 ("waiting", _waiting_figure, (stocks, names, colours))]
+    if costs is not None and not costs.empty:
+        jobs.append(("costs", _cost_figure, (costs[costs["scenario"].isin(names)], names,
+                                             colours)))
+    if dists is not None and not dists.empty:
+        dists = dists[dists["scenario"].isin(names)]
+        changes = dists[dists["measure"] == "sw_changes"]
+        care = dists[dists["measure"] == "days_in_care"]
+        if not changes.empty:
+            jobs.append(("changes", _changes_figure, (changes, names, colours, years)))
+        if not care.empty:
+            jobs.append(("care", _care_figure, (care, names, colours)))
+    return jobs
+
+
+def _stages_in(stocks: pd.DataFrame) -> list[str]:
     present = list(dict.fromkeys(stocks["stage"]))
-    stages = [s for s in STAGES if s in present] + [s for s in present if s not in STAGES]
+    return [s for s in STAGES if s in present] + [s for s in present if s not in STAGES]
+
+
+def _stocks_figure(stocks: pd.DataFrame, names: list[str], colours: dict[str, Any]) -> str:
+    """Open cases of each stage over time."""
     by_stage = _band(stocks, ["stage", "scenario"], "open")
+    return _time_figure([(STAGES.get(s, s), by_stage[by_stage["stage"] == s])
+                         for s in _stages_in(stocks)], names, colours)
+
+
+def _waiting_figure(stocks: pd.DataFrame, names: list[str], colours: dict[str, Any]) -> str:
+    """Cases waiting for a worker over time: all stages, then each stage that had any."""
     totals = stocks.groupby(["scenario", "rep", "day"], observed=True)["unallocated"].sum()
-    waited = [s for s in stages if stocks.loc[stocks["stage"] == s, "unallocated"].any()]
+    waited = [s for s in _stages_in(stocks)
+              if stocks.loc[stocks["stage"] == s, "unallocated"].any()]
     waiting = _band(stocks[stocks["stage"].isin(waited)], ["stage", "scenario"], "unallocated")
-    return {"stocks": _time_figure([(STAGES.get(s, s), by_stage[by_stage["stage"] == s])
-                                    for s in stages], names, colours),
-            "waiting": _time_figure(
-                [("All stages", _band(totals.reset_index(), ["scenario"], "unallocated"))]
-                + [(STAGES.get(s, s), waiting[waiting["stage"] == s]) for s in waited],
-                names, colours)}
+    return _time_figure(
+        [("All stages", _band(totals.reset_index(), ["scenario"], "unallocated"))]
+        + [(STAGES.get(s, s), waiting[waiting["stage"] == s]) for s in waited],
+        names, colours)
 
 
 def _share_bars(frame: pd.DataFrame, column: str, order: list[str], names: list[str],
@@ -653,23 +712,23 @@ def _share_bars(frame: pd.DataFrame, column: str, order: list[str], names: list[
     return _png(fig, names, colours, marker="s")
 
 
-def _distribution_figures(dists: pd.DataFrame, names: list[str], colours: dict[str, Any],
-                          years: Any) -> dict[str, str]:
-    out, changes = {}, dists[dists["measure"] == "sw_changes"]
-    if not changes.empty:
-        labels = ["0", "1", "2", "3", "4", "5+"]
-        changes = changes.assign(n=[labels[int(min(v, 5))] for v in changes["value"]])
-        out["changes"] = _share_bars(changes, "n", labels, names, colours,
-                                     f"changes of social worker per child over {years} years",
-                                     "share of children")
-    care = dists[dists["measure"] == "days_in_care"]
-    if not care.empty:
-        band = pd.cut(care["value"], [*CARE_BANDS, np.inf], right=False,
-                      labels=list(CARE_BANDS.values()))
-        out["care"] = _share_bars(care.assign(band=band), "band", list(CARE_BANDS.values()),
-                                  names, colours, "length of the care episode (month = 30 days)",
-                                  "share of episodes")
-    return out
+def _changes_figure(changes: pd.DataFrame, names: list[str], colours: dict[str, Any],
+                    years: Any) -> str:
+    """Children by their number of changes of social worker over the run."""
+    labels = ["0", "1", "2", "3", "4", "5+"]
+    changes = changes.assign(n=[labels[int(min(v, 5))] for v in changes["value"]])
+    return _share_bars(changes, "n", labels, names, colours,
+                       f"changes of social worker per child over {years} years",
+                       "share of children")
+
+
+def _care_figure(care: pd.DataFrame, names: list[str], colours: dict[str, Any]) -> str:
+    """Care episodes by their length."""
+    band = pd.cut(care["value"], [*CARE_BANDS, np.inf], right=False,
+                  labels=list(CARE_BANDS.values()))
+    return _share_bars(care.assign(band=band), "band", list(CARE_BANDS.values()),
+                       names, colours, "length of the care episode (month = 30 days)",
+                       "share of episodes")
 
 
 # ------------------------------------------------------------------ sweep
