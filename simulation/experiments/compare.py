@@ -203,6 +203,7 @@ def prepare_records(scenarios: list[Scenario], files: Sequence[str | None]) -> d
     parent while the replications run, instead of after them."""
     import openpyxl  # noqa: F401 - pandas' .xlsx writer
     import pyarrow.parquet  # noqa: F401
+    import scipy.stats  # noqa: F401 - the intervals (analysis.stats)
 
     import simulation.report.html  # noqa: F401 - matplotlib, seaborn, jinja2
 
