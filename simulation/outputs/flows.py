@@ -27,10 +27,12 @@ def stage_flows(children: Iterable[Child] | Histories, start: float,
     s = histories(children).spells
     # a first spell on day 0 is an open case of day 0 (the initial caseload, or an
     # unaccompanied child already in care), not a start
-    began = (start <= s.day) & (s.day < end) & ~(s.first & (s.day <= 0))
-    ended = (start <= s.next_day) & (s.next_day < end)  # the last spell's is NaN: never
-    return {stage: (int(np.count_nonzero(began & (s.place == stage))),
-                    int(np.count_nonzero(ended & (s.place == stage)))) for stage in STAGES}
+    began = (start <= s.day) & (s.day < end) & ~(s.first() & (s.day <= 0))
+    next_day = s.next_day()
+    ended = (start <= next_day) & (next_day < end)  # the last spell's is NaN: never
+    return {stage: (int(np.count_nonzero(began & (s.place == s.code(stage)))),
+                    int(np.count_nonzero(ended & (s.place == s.code(stage)))))
+            for stage in STAGES}
 
 
 def year_one_columns(children: Iterable[Child] | Histories) -> dict[str, float]:

@@ -9,7 +9,6 @@ non-zero with the reason, and a batch records the replication as failed.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -32,22 +31,22 @@ def conservation_problems(children: list[Any] | Histories,
                           counts: dict[str, int]) -> list[str]:
     """Every simulated child is in exactly one place, and the live counts agree."""
     h = histories(children)
+    codes = h.spells.codes  # the model's places are codes 0 .. len(PLACES) - 1
     problems = []
-    placed = Counter(h.places)
-    lost = [cid for cid, place in zip(h.ids.tolist(), h.places, strict=True)
-            if place not in PLACES]
+    placed = np.bincount(h.places, minlength=len(codes))
+    lost = h.ids[h.places >= len(PLACES)].tolist()
     if lost:
         problems.append(f"{len(lost)} child(ren) in no place at the end (ids "
                         f"{', '.join(map(str, lost[:5]))}{', ...' if len(lost) > 5 else ''})")
-    wrong = {p: (counts.get(p, 0), placed.get(p, 0)) for p in PLACES
-             if counts.get(p, 0) != placed.get(p, 0)}
+    wrong = {p: (counts.get(p, 0), int(placed[codes[p]])) for p in PLACES
+             if counts.get(p, 0) != placed[codes[p]]}
     if wrong:
         problems.append("place counts disagree with the children: " + ", ".join(
             f"{p} {n} counted, {m} there" for p, (n, m) in wrong.items()))
     s = h.spells
     moved = s.count > 0
-    last = s.place[s.offset[moved] + s.count[moved] - 1]
-    ends = int(np.count_nonzero(last != np.array(h.places, dtype=str)[moved]))
+    ends = int(np.count_nonzero(s.place[s.offset[moved] + s.count[moved] - 1]
+                                != h.places[moved]))
     if ends:
         problems.append(f"{ends} child(ren) whose last move is not where they are")
     return problems

@@ -8,17 +8,22 @@ operations.
 
 Rows keep the run's order (children in order, each child's own entries in order), so
 a sum taken over rows adds in the order the loops added, and every measure is identical
-bit for bit. The recorder's lists are read as sequences, whatever their type.
+bit for bit. The arrays are filled straight from the children (``np.fromiter``), in the
+smallest types that hold them, so that a long run's peak memory hardly moves. The
+recorder's lists are read as sequences, whatever their type.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
+
+from simulation.scenario import PLACES
 
 # Causes of a change of worker (see measures.CAUSES for what each means); a worker
 # episode's cause is coded as its index here, and -1 for none (the child's first worker).
@@ -26,6 +31,18 @@ CAUSES = ("handover", "departure", "absence", "caseload_management", "unallocate
           "role_change")
 NO_CAUSE = -1
 _CAUSE_CODE: dict[str | None, int] = {None: NO_CAUSE, **{c: i for i, c in enumerate(CAUSES)}}
+
+
+class _Codes(dict):
+    """Place name -> small integer, the model's places first; any other name gets the next
+    code when first seen, so names compare exactly through their codes."""
+
+    def __init__(self) -> None:
+        super().__init__((p, i) for i, p in enumerate(PLACES))
+
+    def __missing__(self, name: str) -> int:
+        self[name] = code = len(self)
+        return code
 
 
 @dataclass(frozen=True)
@@ -46,12 +63,29 @@ class Spells:
     consecutive and in time order."""
 
     child: np.ndarray
-    place: np.ndarray   # the place's name (a numpy string)
+    place: np.ndarray   # the place's code (``code``)
     day: np.ndarray
-    first: np.ndarray   # the child's first spell
-    next_day: np.ndarray  # when the child's next spell began; NaN for the last
     offset: np.ndarray  # per child: the row of their first spell
     count: np.ndarray   # per child: how many spells
+    codes: dict[str, int]
+
+    def code(self, place: str) -> int:
+        """The code of ``place`` (-1, matching nothing, if no spell was there)."""
+        return self.codes.get(place, -1)
+
+    def first(self) -> np.ndarray:
+        """Per row: the child's first spell."""
+        first = np.zeros(len(self.day), dtype=bool)
+        first[self.offset[self.count > 0]] = True
+        return first
+
+    def next_day(self) -> np.ndarray:
+        """Per row: when the child's next spell began; NaN after their last."""
+        following = np.full(len(self.day), np.nan)
+        if len(self.day):
+            same_child = self.child[1:] == self.child[:-1]
+            following[:-1][same_child] = self.day[1:][same_child]
+        return following
 
 
 @dataclass(frozen=True)
@@ -60,7 +94,7 @@ class Histories:
 
     size: int           # children
     ids: np.ndarray     # per child: the child's id
-    places: list[str]   # per child: where they are at the end
+    places: np.ndarray  # per child: the code (Spells.codes) of where they are at the end
     episodes: Episodes
     gap_child: np.ndarray
     gap_start: np.ndarray
@@ -82,7 +116,7 @@ class Histories:
         row = self.last_spell(day)
         if not len(self.spells.day):
             return row >= 0  # no child has begun a spell
-        return (row >= 0) & (self.spells.place[row] == place)
+        return (row >= 0) & (self.spells.place[row] == self.spells.code(place))
 
 
 def histories(children: Iterable[Any] | Histories) -> Histories:
@@ -92,48 +126,50 @@ def histories(children: Iterable[Any] | Histories) -> Histories:
         return children
     kids = children if isinstance(children, Sequence) else list(children)
     held = [c.held for c in kids]
-    spells = [c.spells for c in kids]
     gaps = [c.gaps for c in kids]
+    spells = _spells([c.spells for c in kids])
     return Histories(
         size=len(kids),
-        ids=np.array([c.id for c in kids], dtype=np.int64),
-        places=[c.place for c in kids],
+        ids=np.fromiter((c.id for c in kids), dtype=np.int64, count=len(kids)),
+        places=np.fromiter((spells.codes[c.place] for c in kids), dtype=np.int16,
+                           count=len(kids)),
         episodes=_episodes(held),
         gap_child=_owners(gaps),
-        gap_start=np.array([g[0] for g in chain.from_iterable(gaps)], dtype=float),
-        gap_end=np.array([g[1] for g in chain.from_iterable(gaps)], dtype=float),
-        spells=_spells(spells))
+        gap_start=_column(gaps, 0, float),
+        gap_end=_column(gaps, 1, float),
+        spells=spells)
 
 
 def _owners(lists: list[Sequence[Any]]) -> np.ndarray:
     """The child of each row when per-child lists are laid end to end."""
     counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-    return np.repeat(np.arange(len(lists)), counts)
+    return np.repeat(np.arange(len(lists), dtype=np.int32), counts)
+
+
+def _rows(lists: list[Sequence[Any]]) -> Iterator[Any]:
+    return chain.from_iterable(lists)
+
+
+def _column(lists: list[Sequence[Any]], field: int, dtype: Any, codes: Any = None
+            ) -> np.ndarray:
+    """Field ``field`` of every row, read straight into an array (through ``codes``)."""
+    values = map(itemgetter(field), _rows(lists))
+    return np.fromiter(values if codes is None else map(codes.__getitem__, values),
+                       dtype=dtype, count=sum(map(len, lists)))
 
 
 def _episodes(held: list[Sequence[Any]]) -> Episodes:
-    rows = list(chain.from_iterable(held))
-    worker, start, end, cause, known = (zip(*rows, strict=True) if rows
-                                        else ((),) * 5)
-    return Episodes(child=_owners(held), worker=np.array(worker, dtype=np.int64),
-                    start=np.array(start, dtype=float),
-                    end=np.array(end, dtype=float),  # None (still held) reads as NaN
-                    cause=np.array([_CAUSE_CODE[c] for c in cause], dtype=np.int64),
-                    known=np.array(known, dtype=bool))
+    # None (still held) reads as NaN
+    end = np.array(list(map(itemgetter(2), _rows(held))), dtype=float)
+    return Episodes(child=_owners(held), worker=_column(held, 0, np.int32),
+                    start=_column(held, 1, float), end=end,
+                    cause=_column(held, 3, np.int8, _CAUSE_CODE),
+                    known=_column(held, 4, bool))
 
 
 def _spells(spells: list[Sequence[Any]]) -> Spells:
-    child = _owners(spells)
-    rows = list(chain.from_iterable(spells))
-    place, day = zip(*rows, strict=True) if rows else ((), ())
-    day = np.array(day, dtype=float)
-    count = np.bincount(child, minlength=len(spells))
-    offset = np.cumsum(count) - count
-    first = np.zeros(len(day), dtype=bool)
-    first[offset[count > 0]] = True
-    next_day = np.full(len(day), np.nan)
-    if len(day):
-        follows = ~first[1:]  # row i + 1 is the same child's next spell
-        next_day[:-1][follows] = day[1:][follows]
-    return Spells(child=child, place=np.array(place, dtype=str), day=day, first=first,
-                  next_day=next_day, offset=offset, count=count)
+    codes = _Codes()
+    count = np.fromiter(map(len, spells), dtype=np.int64, count=len(spells))
+    return Spells(child=_owners(spells), place=_column(spells, 0, np.int16, codes),
+                  day=_column(spells, 1, float), offset=np.cumsum(count) - count,
+                  count=count, codes=codes)

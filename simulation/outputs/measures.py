@@ -46,7 +46,6 @@ def worker_changes(children: Iterable[Child] | Histories, years: int,
     """
     h = histories(children)
     e = h.episodes
-    cells = h.size * years  # cell = child * years + year
     # -- worker episodes: the years each overlaps, and the changes they began
     first = np.maximum(_year_of(e.start), 0)
     final = np.where(np.isnan(e.end), years - 1, np.minimum(_year_of(e.end), years - 1))
@@ -55,10 +54,11 @@ def worker_changes(children: Iterable[Child] | Histories, years: int,
                           minlength=years * len(CAUSES)).reshape(years, len(CAUSES))
     total, known = int(began.sum()), int(e.known[began].sum())
     row, year = _spread(first, final)
-    worker = e.worker[row] - e.worker.min(initial=0)
+    worker = e.worker[row].astype(np.int64) - e.worker.min(initial=0)
     width = int(worker.max(initial=0)) + 1  # (cell, worker) pairs as one integer each
-    pairs = np.unique((e.child[row] * years + year) * width + worker)
-    workers = np.bincount(pairs // width, minlength=cells)
+    cell = e.child[row] * np.int64(years) + year  # cell = child * years + year
+    held_cells = np.unique(cell * width + worker) // width  # a cell per distinct worker
+    del row, year, worker, cell
     # -- periods without a worker: each is one more worker in every year it overlaps
     gap_child, gap_start, gap_end = _periods_unallocated(h, years, pending)
     gap_first = np.maximum(_year_of(gap_start), 0)
@@ -70,18 +70,20 @@ def worker_changes(children: Iterable[Child] | Histories, years: int,
                - np.maximum(gap_start[row], year * DAYS_PER_YEAR))
     # bincount adds in row order, as the loop over children and years did
     unallocated_days = np.bincount(year, weights=np.maximum(overlap, 0.0), minlength=years)
-    gap_cells = gap_child[row] * years + year
-    workers += np.bincount(gap_cells, minlength=cells)
+    gap_cells = gap_child[row] * np.int64(years) + year
     waited = np.bincount(np.unique(gap_cells) % years, minlength=years).astype(float)
-    # -- per year, over the children who had a worker (or nobody) in it
-    workers = workers.reshape(h.size, years)
-    in_year, many = workers > 0, workers >= 3
-    looked_after = np.column_stack([h.in_place_on((y + 1) * DAYS_PER_YEAR - 1e-9, "cla")
-                                    for y in range(years)]) if h.size else in_year
-    held = in_year.sum(axis=0).astype(float)
-    three_plus = many.sum(axis=0).astype(float)
-    cla_end = (in_year & looked_after).sum(axis=0).astype(float)
-    cla_three_plus = (many & looked_after).sum(axis=0).astype(float)
+    # -- per year, over the children who had a worker (or nobody) in it: the cells
+    cells, workers = np.unique(np.concatenate([held_cells, gap_cells]), return_counts=True)
+    child, year = np.divmod(cells, years)
+    many = workers >= 3
+    held = np.bincount(year, minlength=years).astype(float)
+    three_plus = np.bincount(year[many], minlength=years).astype(float)
+    cla_end, cla_three_plus = np.zeros(years), np.zeros(years)
+    for y in range(years):
+        in_year = year == y
+        looked_after = h.in_place_on((y + 1) * DAYS_PER_YEAR - 1e-9, "cla")[child[in_year]]
+        cla_end[y] = np.count_nonzero(looked_after)
+        cla_three_plus[y] = np.count_nonzero(looked_after & many[in_year])
     changes = changes.astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_child = changes / held[:, None]

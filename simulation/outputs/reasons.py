@@ -67,7 +67,7 @@ def cla_change_shares(children: Iterable[Any] | Histories, years: int) -> dict[s
     for end in year_ends:
         window = max(end - YEARS_LOOKED_AFTER * DAYS_PER_YEAR, 0.0)
         row = h.last_spell(end)  # looked after at the year end since the window's start
-        in_care = (row >= 0) & (s.place[row] == "cla") & (s.day[row] <= window) \
+        in_care = (row >= 0) & (s.place[row] == s.code("cla")) & (s.day[row] <= window) \
             if len(s.day) else row >= 0
         # episodes overlapping the window (open ones NaN: never ended before it)
         overlap = in_care[e.child] & counted & (e.start <= end) & ~(e.end <= window)
