@@ -16,7 +16,9 @@ so both meet the same load on a shared machine. Figures are medians over the rou
 * memory: peak resident memory (``ru_maxrss``) of a process that ran one replication
   of the first config at each horizon (imports included: look at the growth).
 * workshop: wall seconds of ``python -m simulation compare`` of the three configs,
-  10 replications of 3 years, ``--jobs 2``, results and report written.
+  10 replications of 3 years, ``--jobs 2``, results and report written; and the CPU
+  seconds of all its processes (parent and pool workers: less sensitive to the load).
+* help: wall seconds of ``python -m simulation --help`` (the target is under 0.5 s).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -65,15 +68,29 @@ def replicate(checkout: Path, config: str, years: float, seed: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def workshop(checkout: Path, configs: list[str]) -> float:
-    """Wall seconds of the workshop-size comparison, report included."""
+def _children_cpu() -> float:
+    """CPU seconds of the finished child processes (and theirs) so far."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def workshop(checkout: Path, configs: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of the workshop-size comparison, report included."""
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
+        cpu, start = _children_cpu(), time.perf_counter()
         subprocess.run([sys.executable, "-m", "simulation", "compare",
                         *[f"configs/{c}.yaml" for c in configs], "--reps", "10",
                         "--years", "3", "--jobs", "2", "--out", f"{tmp}/out", "--quiet"],
                        cwd=checkout, env=_env(checkout), capture_output=True, check=True)
-        return time.perf_counter() - start
+        return time.perf_counter() - start, _children_cpu() - cpu
+
+
+def help_wall(checkout: Path) -> float:
+    """Wall seconds of ``python -m simulation --help``."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "simulation", "--help"], cwd=checkout,
+                   env=_env(checkout), capture_output=True, check=True)
+    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -116,11 +133,23 @@ def main() -> None:
         print(f"\nworkshop compare ({' '.join(args.configs)}, 10 reps x 3 years, --jobs 2, "
               f"with report): wall s, median of {args.workshop_rounds}")
         wall: dict[str, list[float]] = {"this": [], "other": []}
+        cpu = {"this": [], "other": []}
         for r in range(args.workshop_rounds):
             for name in (("this", "other") if r % 2 == 0 else ("other", "this")):
-                wall[name].append(workshop(pair[name], args.configs))
+                took = workshop(pair[name], args.configs)
+                wall[name].append(took[0])
+                cpu[name].append(took[1])
         a, b = statistics.median(wall["this"]), statistics.median(wall["other"])
-        print(f"this {a:.1f}  other {b:.1f}  other/this {b / a:.2f}")
+        print(f"wall: this {a:.1f}  other {b:.1f}  other/this {b / a:.2f}")
+        a, b = statistics.median(cpu["this"]), statistics.median(cpu["other"])
+        print(f"CPU:  this {a:.1f}  other {b:.1f}  other/this {b / a:.2f}")
+        print("rounds, wall s: " + "  ".join(f"{name} " + " ".join(f"{w:.1f}" for w in walls)
+                                             for name, walls in wall.items()))
+
+    helps = {name: statistics.median([help_wall(pair[name]) for _ in range(5)])
+             for name in ("this", "other")}
+    print(f"\ncsflow --help, wall s, median of 5: this {helps['this']:.2f}  "
+          f"other {helps['other']:.2f}")
 
 
 if __name__ == "__main__":

@@ -15,12 +15,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
 
 from simulation.cli import main
+from simulation.engine.recorder import Child
 from simulation.experiments.batch import run_batch
 from simulation.experiments.sweep import Parameter, sweep_scenarios
 from simulation.outputs import run as run_module
@@ -155,12 +155,21 @@ def test_stale_partial_folders_cleaned_but_not_live_ones_or_checkpoints(tmp_path
     assert live.exists() and checkpoint.exists()
 
 
+def _child(cid: int, place: str, spells: list[tuple[str, float]]) -> Child:
+    child = Child(cid, 0.0, -3000.0, 0, "police", None)
+    child.place, child.spells = place, spells
+    return child
+
+
 def test_the_run_guards_conservation():
-    lost = SimpleNamespace(id=7, place="", spells=[])
-    ok = SimpleNamespace(id=8, place="cin", spells=[("assessment", 0), ("cin", 3)])
+    lost = _child(7, "", [])
+    ok = _child(8, "cin", [("assessment", 0), ("cin", 3)])
     problems = conservation_problems([lost, ok], {"cin": 1})
     assert problems == ["1 child(ren) in no place at the end (ids 7)"]
     assert conservation_problems([ok], {"cin": 2})[0].startswith("place counts disagree")
+    moved = _child(9, "cp", [("assessment", 0), ("cin", 3)])
+    assert conservation_problems([ok, moved], {"cin": 1, "cp": 1}) == [
+        "1 child(ren) whose last move is not where they are"]
 
 
 def test_the_run_guards_its_kpis():

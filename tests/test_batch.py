@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pandas as pd
@@ -42,10 +43,27 @@ def serial(scenarios):
 
 
 def test_parallel_processes_equal_serial(scenarios, serial):
+    threads: list[str] = []  # the parent's own work, done while the pool replicates
     parallel = run_batch(scenarios, 3, seed=5, years=0.5, jobs=2, backend="processes",
-                         progress=False)
+                         progress=False,
+                         meanwhile=lambda: threads.append(threading.current_thread().name))
     _frames_equal(serial, parallel)
     assert list(serial.runs["rep"]) == [0, 1, 2, 0, 1, 2]
+    assert threads == ["meanwhile" if batch_module.usable_workers(2, 6) > 1 else "MainThread"]
+
+
+def test_the_parents_own_work_is_done_and_its_error_raised(scenarios):
+    threads: list[str] = []
+    run_batch(scenarios[:1], 1, seed=5, years=0.2, backend="serial", progress=False,
+              meanwhile=lambda: threads.append(threading.current_thread().name))
+    assert threads == ["MainThread"], "without a pool, after the replications"
+
+    def broken() -> None:
+        raise RuntimeError("no git")
+
+    with pytest.raises(RuntimeError, match="no git"):
+        run_batch(scenarios[:1], 2, seed=5, years=0.2, jobs=2, progress=False,
+                  meanwhile=broken)
 
 
 @pytest.mark.slow

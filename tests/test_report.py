@@ -369,10 +369,10 @@ def test_no_figure_label_is_cut_or_overlapping(tmp_path, monkeypatch):
     checked = []
     real_save = report_html._save
 
-    def checking_save(fig):
+    def checking_save(fig, **how):
         checked.append(fig)
         problems.extend(report_html.text_problems(fig))
-        return real_save(fig)
+        return real_save(fig, **how)
 
     monkeypatch.setattr(report_html, "_save", checking_save)
     folder = _rename(make_compare_folder(tmp_path / "long"), LONG)
@@ -391,6 +391,79 @@ def matplotlib_text():
     from matplotlib.text import Text
 
     return Text
+
+
+def test_each_figure_is_drawn_once(tmp_path, monkeypatch):
+    """Drawing is most of a report's time: the layout's draw is the one saved (savefig's
+    tight box would draw each figure twice more)."""
+    from collections import Counter
+
+    from matplotlib.figure import Figure
+
+    draws: Counter = Counter()
+    real_draw = Figure.draw
+
+    def counting_draw(fig, renderer):
+        draws[id(fig)] += 1
+        return real_draw(fig, renderer)
+
+    monkeypatch.setattr(Figure, "draw", counting_draw)
+    page = build_compare_report(make_compare_folder(tmp_path / "once")).read_text()
+    assert len(draws) == page.count("<img ") >= 5
+    assert set(draws.values()) == {1}, draws
+
+
+def test_figures_drawn_in_parallel_make_the_same_report(tmp_path):
+    folder = make_compare_folder(tmp_path / "serial")
+    serial = build_compare_report(folder).read_text()
+    parallel = build_compare_report(folder, processes=2).read_text()
+    assert parallel == serial and serial.count("<img ") >= 5
+    assert plt.get_fignums() == []
+
+
+def _png_of(encoded: str) -> np.ndarray:
+    import base64
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(encoded))).convert("RGB"))
+
+
+def _ink_box(image: np.ndarray) -> tuple[int, int, int, int]:
+    rows, cols = np.nonzero((image < 250).any(axis=2))
+    return rows.min(), rows.max(), cols.min(), cols.max()
+
+
+@pytest.mark.parametrize("outside", [False, True])
+def test_a_saved_figure_is_what_savefig_would_write(outside):
+    """Cut from the layout's drawing, the image has savefig's size and margins; a label
+    past the figure's edge makes savefig widen it instead of cutting the label."""
+    import io
+
+    def figure():
+        fig, ax = plt.subplots(figsize=(4, 3))
+        ax.plot([0, 1], [2.0e6, 3.5e6])
+        ax.set_title("Staff cost", fontsize=9, y=1.0)
+        if outside:
+            fig.text(0.9, 0.5, "a note running past the edge", clip_on=False)
+        fig.canvas.draw()
+        return fig
+
+    buf = io.BytesIO()
+    reference = figure()
+    reference.savefig(buf, format="png", dpi=report_html.DPI, bbox_inches="tight",
+                      pad_inches=report_html.PAD_INCHES)
+    plt.close(reference)
+    import base64
+
+    expected = _png_of(base64.b64encode(buf.getvalue()).decode())
+    fig = figure()
+    width = fig.canvas.get_width_height()[0]
+    got = _png_of(report_html._save(fig, drawn=True))
+    assert got.shape == expected.shape
+    assert max(abs(a - b) for a, b in zip(_ink_box(got), _ink_box(expected), strict=True)) <= 2
+    assert (got.shape[1] > width) == outside
 
 
 def test_the_label_check_finds_a_cut_and_an_overlap():
@@ -476,11 +549,11 @@ def test_the_pdf_prints_whole_tables_and_figures(board, tmp_path):
     reader = PdfReader(pdf)
     texts = [" ".join(p.extract_text().split()) for p in reader.pages]
     assert len(texts) > 1 and "Summary" in texts[0] and "Headline comparison" in " ".join(texts)
-    summary = pd.read_csv(folder / "summary.csv").set_index(["scenario", "kpi"])
+    summary = report_html._intervals(pd.read_csv(folder / "summary.csv"), "mean")
     for kpi in HEADLINE:
         if kpi not in KPIS:
             continue
-        cell = report_html._cell(kpi, summary, "baseline", "mean")
+        cell = report_html._cell(kpi, summary, "baseline")
         label = KPI_LABELS[kpi].label
         whole = [t for t in texts if label in t and cell["text"] in t
                  and cell["sub"].split(" ")[0] in t]

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+
+def t_quantile(p: float, dof: float) -> float:
+    """Student's t quantile. scipy.stats is imported here, on first use: it takes ~0.6 s
+    to import, and a comparison needs it only once its replications are done (its parent
+    imports it while they run; command-line start-up and the pool's workers never do)."""
+    from scipy import stats
+
+    return float(stats.t.ppf(p, dof))
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,7 @@ def _interval(x: np.ndarray, confidence: float) -> Interval:
     if n == 1:
         return Interval(mean, math.nan, math.nan, math.nan, 1)
     sd = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n))
+    half = float(t_quantile(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n))
     return Interval(mean, mean - half, mean + half, half, n)
 
 
@@ -79,7 +87,7 @@ def welch_difference_ci(baseline: Sequence[float], other: Sequence[float],
     if se == 0:
         return Interval(diff, diff, diff, 0.0, min(len(a), len(b)))
     dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, dof) * se)
+    half = float(t_quantile(0.5 + confidence / 2, dof) * se)
     return Interval(diff, diff - half, diff + half, half, min(len(a), len(b)))
 
 
@@ -105,7 +113,7 @@ def replications_needed(values: Sequence[float], relative_precision: float,
     target = relative_precision * mean
     limit = cap if cap is not None else max(10 * n, 100_000)
     while n < limit:
-        if stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n) <= target:
+        if t_quantile(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n) <= target:
             break
         n += 1
     return min(n, cap) if cap is not None else n

@@ -35,6 +35,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from simulation.outputs.flows import year_one_columns
+from simulation.outputs.histories import NO_CAUSE, Histories
 from simulation.outputs.kpis import KPI_ORDER
 from simulation.outputs.run import gc_paused, simulate
 from simulation.scenario import Scenario
@@ -80,21 +81,18 @@ def run_replication(task: Task) -> ReplicationOutput:
 def _replicate(task: Task) -> ReplicationOutput:
     try:
         result = simulate(task.scenario, task.seed, task.years)
-        # Changes of worker per child who had one (straight from the worker histories).
-        changes = pd.Series([sum(h[3] is not None for h in c.held)
-                             for c in result.simulation.rec.children if c.held]
-                            ).value_counts().sort_index()
+        values, counts = changes_per_child(result.history)
         episodes = np.array([end - start for _, start, end, _, _
                              in result.simulation.rec.cla_episodes])
         care = pd.Series(np.floor(episodes / CARE_BIN_DAYS) * CARE_BIN_DAYS).value_counts()
         distributions = pd.concat([
-            pd.DataFrame({"measure": "sw_changes", "value": changes.index.astype(float),
-                          "count": changes.to_numpy()}),
+            pd.DataFrame({"measure": "sw_changes", "value": values.astype(float),
+                          "count": counts}),
             pd.DataFrame({"measure": "days_in_care", "value": care.index.astype(float),
                           "count": care.to_numpy()}).sort_values("value"),
             # year-1 starts and ends of each stage, for the drift check (analysis.drift)
             pd.DataFrame([{"measure": k, "value": v, "count": 1} for k, v in
-                          year_one_columns(result.simulation.rec.children).items()]),
+                          year_one_columns(result.history).items()]),
         ], ignore_index=True)
         row = {"scenario": task.scenario.name, "rep": task.rep, "seed": task.seed,
                **dict(task.extra), **result.kpis}
@@ -106,6 +104,15 @@ def _replicate(task: Task) -> ReplicationOutput:
     except Exception:  # noqa: BLE001 - reported with its seed, the batch goes on
         return ReplicationOutput(task.scenario_index, task.rep, task.seed,
                                  error=traceback.format_exc())
+
+
+def changes_per_child(history: Histories) -> tuple[np.ndarray, np.ndarray]:
+    """How many children had each number of changes of worker over the run (every worker
+    after their first), among children who had a worker: (numbers ascending, children)."""
+    e = history.episodes
+    changed = np.bincount(e.child, weights=e.cause != NO_CAUSE, minlength=history.size)
+    had_worker = history.episodes_per_child() > 0
+    return np.unique(changed[had_worker].astype(np.int64), return_counts=True)
 
 
 COST_COLUMNS = ["day", "staff_gbp_week", "agency_gbp_week", "placement_gbp_week"]
@@ -200,10 +207,15 @@ def _end_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
-def _processes(tasks: list[Task], jobs: int) -> Iterator[ReplicationOutput]:
+def _processes(tasks: list[Task], jobs: int,
+               started: Callable[[], None] = lambda: None) -> Iterator[ReplicationOutput]:
+    """Replications in a pool of processes; ``started`` is called once the workers exist
+    (forked at the first submission, so they inherit the parent's imports and nothing
+    the parent does next)."""
     with ProcessPoolExecutor(max_workers=jobs, initializer=_end_with_parent,
                              initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(run_replication, t) for t in tasks]
+        started()
         try:
             for future in as_completed(futures):
                 yield future.result()
@@ -258,6 +270,34 @@ def check_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT_S) -> None:
                                    f"{timeout:g} s ({reason})") from None
 
 
+class Meanwhile:
+    """Work for the parent while the pool's workers replicate (a thread: the parent only
+    waits for results then), e.g. importing what writing the results will need. Its
+    exception, if any, is raised by ``join``."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self.work, self.error = work, None
+        self.thread = threading.Thread(target=self._run, name="meanwhile", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.work()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            self.error = exc
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def join(self) -> None:
+        """Wait for the work (running it here if it never started), then raise its error."""
+        if self.thread.ident is None:
+            self.work()
+            return
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def usable_workers(jobs: int, tasks: int) -> int:
     """Workers worth starting: no more than the tasks to run or the cores to run them on."""
     try:
@@ -271,12 +311,16 @@ def run_batch(scenarios: list[Scenario], reps: int | Iterable[int], seed: int, y
               jobs: int = 1, backend: str = "processes", scheduler: str | None = None,
               checkpoint: Path | None = None, progress: bool = True,
               extra: list[tuple[tuple[str, float], ...]] | None = None,
-              on_failure: Callable[[ReplicationOutput], None] | None = None) -> BatchResult:
+              on_failure: Callable[[ReplicationOutput], None] | None = None,
+              meanwhile: Callable[[], None] | None = None) -> BatchResult:
     """Run replications ``reps`` (a count, or the replication indices) of every scenario.
 
     ``extra[i]`` are (name, value) pairs recorded with scenario i's runs (sweeps).
     Results are identical, bit for bit, whatever the backend and ``jobs``.
+    ``meanwhile`` is the caller's own work, done by the time this returns: in a thread
+    while a pool of processes replicates, otherwise after the replications.
     """
+    parallel = Meanwhile(meanwhile or (lambda: None))
     rep_ids = list(range(reps)) if isinstance(reps, int) else list(reps)
     store = Checkpoint(checkpoint, identity(scenarios, seed, years)) if checkpoint else None
     done: list[ReplicationOutput] = []
@@ -298,7 +342,7 @@ def run_batch(scenarios: list[Scenario], reps: int | Iterable[int], seed: int, y
     if backend == "serial" or (backend == "processes" and jobs <= 1) or not tasks:
         stream = _serial(tasks)
     elif backend == "processes":
-        stream = _processes(tasks, jobs)
+        stream = _processes(tasks, jobs, started=parallel.start)
     elif backend == "dask":
         stream = _dask(tasks, jobs, scheduler)
     else:
@@ -313,6 +357,7 @@ def run_batch(scenarios: list[Scenario], reps: int | Iterable[int], seed: int, y
                 on_failure(out)
             done.append(out)
             bar.update(1)
+    parallel.join()
     return assemble(done, scenarios)
 
 

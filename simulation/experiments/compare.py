@@ -28,7 +28,7 @@ from simulation.analysis.stats import (
 )
 from simulation.council.structures import apply_structure
 from simulation.engine.policy import dates_beyond
-from simulation.experiments.batch import BatchResult, run_batch
+from simulation.experiments.batch import BatchResult, run_batch, usable_workers
 from simulation.outputs.files import atomic_folder, code_version, package_versions, prepare_output
 from simulation.outputs.kpis import (
     BRIEF_HEADLINE,
@@ -60,6 +60,7 @@ class Comparison:
     scenarios: list[Scenario]
     reps: int
     warnings: list[str] = field(default_factory=list)
+    jobs: int = 1  # processes it ran on this machine (and may draw the report with)
 
 
 def partial_folder(out: Path) -> Path:
@@ -102,11 +103,12 @@ def run_comparison(scenarios: list[Scenario], reps: int, seed: int, years: float
                    jobs: int = 1, backend: str = "processes", scheduler: str | None = None,
                    precision: float | None = None, max_reps: int = 1000,
                    checkpoint: Path | None = None, progress: bool = True,
-                   on_failure: Any = None) -> Comparison:
-    """Run the batch; with ``precision``, keep adding replications until it is reached."""
+                   on_failure: Any = None, meanwhile: Any = None) -> Comparison:
+    """Run the batch; with ``precision``, keep adding replications until it is reached.
+    ``meanwhile``: the caller's work done while the first batch runs (run_batch)."""
     kwargs = dict(seed=seed, years=years, jobs=jobs, backend=backend, scheduler=scheduler,
                   checkpoint=checkpoint, progress=progress, on_failure=on_failure)
-    batch = run_batch(scenarios, reps, **kwargs)
+    batch = run_batch(scenarios, reps, meanwhile=meanwhile, **kwargs)
     done = reps
     while precision is not None and done < max_reps and not batch.runs.empty:
         target = min(precision_reached(batch.runs, precision), max_reps)
@@ -115,7 +117,8 @@ def run_comparison(scenarios: list[Scenario], reps: int, seed: int, years: float
         more = run_batch(scenarios, range(done, target), **kwargs)
         batch = _merge(batch, more)
         done = target
-    comparison = Comparison(batch, scenarios, done)
+    comparison = Comparison(batch, scenarios, done,
+                            jobs=jobs if backend == "processes" else 1)
     comparison.warnings = (warmup_warnings(batch.stocks) + drift_of(batch, scenarios)
                            + [f"{s.name}: {w}" for s in scenarios for w in dates_beyond(s, years)])
     return comparison
@@ -194,6 +197,20 @@ def scenario_record(scenario: Scenario, file: str | Path | None) -> dict[str, An
     }
 
 
+def prepare_records(scenarios: list[Scenario], files: Sequence[str | None]) -> dict[str, Any]:
+    """The manifest's parts that no replication changes (the code's version, each
+    scenario's record), with the modules that write the results imported: work for the
+    parent while the replications run, instead of after them."""
+    import openpyxl  # noqa: F401 - pandas' .xlsx writer
+    import pyarrow.parquet  # noqa: F401
+    import scipy.stats  # noqa: F401 - the intervals (analysis.stats)
+
+    import simulation.report.html  # noqa: F401 - matplotlib, seaborn, jinja2
+
+    return {"code_version": code_version(), "package_versions": package_versions(),
+            "scenarios": [scenario_record(s, p) for s, p in zip(scenarios, files, strict=True)]}
+
+
 def write_comparison(out: Path, comparison: Comparison, manifest: dict[str, Any],
                      force: bool) -> Path:
     """All result files, the summary and paired differences, the report; atomically."""
@@ -223,7 +240,7 @@ def write_comparison(out: Path, comparison: Comparison, manifest: dict[str, Any]
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
         from simulation.report.html import build_report
 
-        build_report(tmp)
+        build_report(tmp, processes=usable_workers(comparison.jobs, comparison.jobs))
     return out
 
 
@@ -269,8 +286,12 @@ def compare_scenarios(scenarios: list[Scenario], files: Sequence[str | None], re
         if not checkpoint.exists():
             prepare_output(out, force)
     started = datetime.now(UTC)
-    comparison = run_comparison(scenarios, reps, seed, years, jobs, backend, scheduler,
-                                precision, max_reps, checkpoint, progress, on_failure)
+    records: dict[str, Any] = {}
+    comparison = run_comparison(
+        scenarios, reps, seed, years, jobs, backend, scheduler, precision, max_reps,
+        checkpoint, progress, on_failure,
+        meanwhile=(lambda: records.update(prepare_records(scenarios, files)))
+        if out is not None else None)
     if out is not None:
         manifest = {
             "kind": "compare", "command": command, "created": started.isoformat(
@@ -279,8 +300,9 @@ def compare_scenarios(scenarios: list[Scenario], files: Sequence[str | None], re
             "requested_reps": reps, "precision": precision, "backend": backend,
             "jobs": jobs, "overlays": [str(o) for o in overlays], "no_effects": no_effects,
             "structures_applied_to": structures_applied_to,
-            "code_version": code_version(), "package_versions": package_versions(),
-            "scenarios": [scenario_record(s, p) for s, p in zip(scenarios, files, strict=True)],
+            "code_version": records["code_version"],
+            "package_versions": records["package_versions"],
+            "scenarios": records["scenarios"],
             "comparators": comparators or {},
             "warnings": comparison.warnings,
             "failures": int(len(comparison.batch.failures)),

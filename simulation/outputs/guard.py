@@ -9,9 +9,11 @@ non-zero with the reason, and a batch records the replication as failed.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from typing import Any
 
+import numpy as np
+
+from simulation.outputs.histories import Histories, histories
 from simulation.outputs.kpis import KPI_INFO
 from simulation.scenario import PLACES
 
@@ -25,22 +27,28 @@ class RunGuardError(RuntimeError):
     """A finished run broke conservation or produced a non-finite KPI."""
 
 
-def conservation_problems(children: list[Any], counts: dict[str, int]) -> list[str]:
+def conservation_problems(children: list[Any] | Histories,
+                          counts: dict[str, int]) -> list[str]:
     """Every simulated child is in exactly one place, and the live counts agree."""
+    h = histories(children)
+    codes = h.spells.codes  # the model's places are codes 0 .. len(PLACES) - 1
     problems = []
-    placed = Counter(c.place for c in children)
-    lost = [c.id for c in children if c.place not in PLACES]
+    placed = np.bincount(h.places, minlength=len(codes))
+    lost = h.ids[h.places >= len(PLACES)].tolist()
     if lost:
         problems.append(f"{len(lost)} child(ren) in no place at the end (ids "
                         f"{', '.join(map(str, lost[:5]))}{', ...' if len(lost) > 5 else ''})")
-    wrong = {p: (counts.get(p, 0), placed.get(p, 0)) for p in PLACES
-             if counts.get(p, 0) != placed.get(p, 0)}
+    wrong = {p: (counts.get(p, 0), int(placed[codes[p]])) for p in PLACES
+             if counts.get(p, 0) != placed[codes[p]]}
     if wrong:
         problems.append("place counts disagree with the children: " + ", ".join(
             f"{p} {n} counted, {m} there" for p, (n, m) in wrong.items()))
-    ends = [c.id for c in children if c.spells and c.spells[-1][0] != c.place]
+    s = h.spells
+    moved = s.count > 0
+    ends = int(np.count_nonzero(s.place[s.offset[moved] + s.count[moved] - 1]
+                                != h.places[moved]))
     if ends:
-        problems.append(f"{len(ends)} child(ren) whose last move is not where they are")
+        problems.append(f"{ends} child(ren) whose last move is not where they are")
     return problems
 
 
@@ -58,7 +66,7 @@ def kpi_problems(kpis: dict[str, float]) -> list[str]:
     return problems
 
 
-def check_run(children: list[Any], counts: dict[str, int], kpis: dict[str, float],
+def check_run(children: list[Any] | Histories, counts: dict[str, int], kpis: dict[str, float],
               what: str) -> None:
     """Raise RunGuardError naming every broken rule of a finished run."""
     problems = conservation_problems(children, counts) + kpi_problems(kpis)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from simulation.engine.recorder import Child, Recorder
+from simulation.outputs.histories import Histories, histories
 from simulation.outputs.measures import MIN_GAP_DAYS, money_and_time, worker_changes
 from simulation.outputs.reasons import cla_change_shares
 from simulation.scenario import STAGES, Scenario
@@ -289,13 +290,17 @@ def _median(values: Iterable[float]) -> float:
 
 def compute_kpis(rec: Recorder, *, years: float, population: int, contacts: int,
                  pending_waits: list[float], final_counts: dict[str, int],
-                 pending: Iterable[tuple[Child, float]] = ()) -> dict[str, float]:
+                 pending: Iterable[tuple[Child, float]] = (),
+                 history: Histories | None = None) -> dict[str, float]:
     """The KPI row of one run.
 
     ``pending_waits`` are the waits still running at the end (counted, censored at the
     horizon); every other request for a worker, immediate ones included, is in rec.waits.
-    ``pending`` names the children behind them (child, day requested).
+    ``pending`` names the children behind them (child, day requested). ``history`` is
+    ``histories(rec.children)`` when the caller has it already (it is built once a run).
     """
+    if history is None:
+        history = histories(rec.children)
     ev = {k: len(v) for k, v in rec.events.items()}
     referrals = ev["referral"]
     per_10k = 10_000 / population
@@ -343,8 +348,8 @@ def compute_kpis(rec: Recorder, *, years: float, population: int, contacts: int,
         "mean_caseload": float(np.mean(caseload)) if caseload else math.nan,
     }
     whole_years = max(int(math.floor(years + 1e-9)), 1)
-    kpis.update(worker_changes(rec.children, whole_years, pending))
-    kpis.update(cla_change_shares(rec.children, whole_years))
+    kpis.update(worker_changes(history, whole_years, pending))
+    kpis.update(cla_change_shares(history, whole_years))
     kpis.update(money_and_time(rec.accounts, rec.workforce, rec.departures, years))
     kpis["cost_per_child_gbp"] = _ratio(kpis["total_cost_gbp"],
                                         kpis.pop("children_with_worker_per_year"))

@@ -6,30 +6,27 @@ worker history or integrate the weekly accounts.
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Iterable
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
 from simulation.engine.recorder import Child
+from simulation.outputs.histories import CAUSES, NO_CAUSE, Histories, histories
 from simulation.randomness.distributions import DAYS_PER_YEAR
 
-# Causes of a change of worker. All but "unallocated" map onto the DfE reasons
-# (simulation.outputs.reasons: handover = routine transfer between teams; departure and
-# role_change, a move inside the council, = departures and other); "unallocated" is a
-# period without a worker, counted as a change so that leaving children unallocated never
-# looks stable.
-CAUSES = ("handover", "departure", "absence", "caseload_management", "unallocated",
-          "role_change")
+# Causes of a change of worker (simulation.outputs.histories.CAUSES). All but
+# "unallocated" map onto the DfE reasons (simulation.outputs.reasons: handover = routine
+# transfer between teams; departure and role_change, a move inside the council,
+# = departures and other); "unallocated" is a period without a worker, counted as a
+# change so that leaving children unallocated never looks stable.
+UNALLOCATED = CAUSES.index("unallocated")
 # A wait for a worker shorter than this is not a period unallocated for the measures.
 MIN_GAP_DAYS = 1.0
-_spell_start = itemgetter(1)  # a spell is (place, day begun)
 
 
-def worker_changes(children: Iterable[Child], years: int,
+def worker_changes(children: Iterable[Child] | Histories, years: int,
                    pending: Iterable[tuple[Child, float]] = ()) -> dict[str, float]:
     """Per simulated year, over children who needed a worker in it (held one or waited
     for one): changes (all and by cause), the share with 3+ workers, the DfE stability
@@ -42,89 +39,52 @@ def worker_changes(children: Iterable[Child], years: int,
     running at the end (child, day requested). (The causes of looked-after children's
     changes, ``cla_change_share_*``, are measured on the DfE's population:
     ``simulation.outputs.reasons``.)
+
+    Counted on the flat arrays of ``histories`` in (child, year) cells: a child's
+    workers in a year are the distinct workers whose episodes overlap it, plus one
+    "nobody" per period unallocated that overlaps it.
     """
-    horizon = years * DAYS_PER_YEAR
-    # counted in Python lists (a numpy element update costs more than the whole
-    # Python one), turned into arrays at the end
-    held = [0] * years
-    changes = [[0] * len(CAUSES) for _ in range(years)]
-    three_plus = [0] * years
-    cla_end = [0] * years
-    cla_three_plus = [0] * years
-    unallocated_days = [0.0] * years
-    waited = [0] * years
-    cause_index = {c: i for i, c in enumerate(CAUSES)}
-    unallocated = cause_index["unallocated"]
-    running: dict[int, list[float]] = {}
-    for child, requested in pending:
-        running.setdefault(child.id, []).append(requested)
-    known = total = 0
-    last_year = years - 1
-    cla = "cla"
-    year = DAYS_PER_YEAR
-    # the last moment of each year: where the child was then is their last spell begun
-    year_last = [(y + 1) * DAYS_PER_YEAR - 1e-9 for y in range(years)]
-    for child in children:
-        if child.gaps or child.id in running:
-            gaps = [(a, b) for a, b in child.gaps if b - a >= MIN_GAP_DAYS]
-            gaps += [(a, horizon) for a in running.get(child.id, ())
-                     if horizon - a >= MIN_GAP_DAYS]
-        else:
-            gaps = []
-        if not child.held and not gaps:
-            continue
-        spells = child.spells  # where the child was on a day: the last spell begun by then
-        workers_in: dict[int, set[int]] = {}
-        for wid, start, end, cause, was_known in child.held:
-            first = int(start // year)
-            if first < 0:
-                first = 0
-            final = last_year if end is None else int(end // year)
-            if final > last_year:
-                final = last_year
-            if first == final:  # most worker episodes lie within one year
-                if first in workers_in:
-                    workers_in[first].add(wid)
-                else:
-                    workers_in[first] = {wid}
-            else:
-                for y in range(first, final + 1):
-                    if y in workers_in:
-                        workers_in[y].add(wid)
-                    else:
-                        workers_in[y] = {wid}
-            if cause is not None and first <= last_year and start >= 0:
-                changes[first][cause_index[cause]] += 1
-                total += 1
-                known += was_known
-        for k, (start, end) in enumerate(gaps):
-            first = max(int(start // DAYS_PER_YEAR), 0)
-            final = min(int(end // DAYS_PER_YEAR), last_year)
-            for y in range(first, final + 1):
-                workers_in.setdefault(y, set()).add(-1 - k)
-                overlap = min(end, (y + 1) * DAYS_PER_YEAR) - max(start, y * DAYS_PER_YEAR)
-                unallocated_days[y] += max(overlap, 0.0)
-            if first <= last_year and start >= 0:
-                changes[first][unallocated] += 1
-        if gaps:
-            waited_years = {y for start, end in gaps
-                            for y in range(max(int(start // DAYS_PER_YEAR), 0),
-                                           min(int(end // DAYS_PER_YEAR), last_year) + 1)}
-            for y in waited_years:
-                waited[y] += 1
-        for y, workers in workers_in.items():
-            held[y] += 1
-            many = len(workers) >= 3
-            three_plus[y] += many
-            i = bisect.bisect_right(spells, year_last[y], key=_spell_start) - 1
-            if i >= 0 and spells[i][0] == cla:
-                cla_end[y] += 1
-                cla_three_plus[y] += many
-    held, three_plus, waited = np.array(held, float), np.array(three_plus, float), \
-        np.array(waited, float)
-    cla_end, cla_three_plus = np.array(cla_end, float), np.array(cla_three_plus, float)
-    changes = np.array(changes, float)
-    unallocated_days = np.array(unallocated_days, float)
+    h = histories(children)
+    e = h.episodes
+    # -- worker episodes: the years each overlaps, and the changes they began
+    first = np.maximum(_year_of(e.start), 0)
+    final = np.where(np.isnan(e.end), years - 1, np.minimum(_year_of(e.end), years - 1))
+    began = (e.cause != NO_CAUSE) & (first < years) & (e.start >= 0)
+    changes = np.bincount(first[began] * len(CAUSES) + e.cause[began],
+                          minlength=years * len(CAUSES)).reshape(years, len(CAUSES))
+    total, known = int(began.sum()), int(e.known[began].sum())
+    row, year = _spread(first, final)
+    worker = e.worker[row].astype(np.int64) - e.worker.min(initial=0)
+    width = int(worker.max(initial=0)) + 1  # (cell, worker) pairs as one integer each
+    cell = e.child[row] * np.int64(years) + year  # cell = child * years + year
+    held_cells = np.unique(cell * width + worker) // width  # a cell per distinct worker
+    del row, year, worker, cell
+    # -- periods without a worker: each is one more worker in every year it overlaps
+    gap_child, gap_start, gap_end = _periods_unallocated(h, years, pending)
+    gap_first = np.maximum(_year_of(gap_start), 0)
+    gap_final = np.minimum(_year_of(gap_end), years - 1)
+    gap_began = (gap_first < years) & (gap_start >= 0)
+    changes[:, UNALLOCATED] += np.bincount(gap_first[gap_began], minlength=years)
+    row, year = _spread(gap_first, gap_final)
+    overlap = (np.minimum(gap_end[row], (year + 1) * DAYS_PER_YEAR)
+               - np.maximum(gap_start[row], year * DAYS_PER_YEAR))
+    # bincount adds in row order, as the loop over children and years did
+    unallocated_days = np.bincount(year, weights=np.maximum(overlap, 0.0), minlength=years)
+    gap_cells = gap_child[row] * np.int64(years) + year
+    waited = np.bincount(np.unique(gap_cells) % years, minlength=years).astype(float)
+    # -- per year, over the children who had a worker (or nobody) in it: the cells
+    cells, workers = np.unique(np.concatenate([held_cells, gap_cells]), return_counts=True)
+    child, year = np.divmod(cells, years)
+    many = workers >= 3
+    held = np.bincount(year, minlength=years).astype(float)
+    three_plus = np.bincount(year[many], minlength=years).astype(float)
+    cla_end, cla_three_plus = np.zeros(years), np.zeros(years)
+    for y in range(years):
+        in_year = year == y
+        looked_after = h.in_place_on((y + 1) * DAYS_PER_YEAR - 1e-9, "cla")[child[in_year]]
+        cla_end[y] = np.count_nonzero(looked_after)
+        cla_three_plus[y] = np.count_nonzero(looked_after & many[in_year])
+    changes = changes.astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_child = changes / held[:, None]
         out = {
@@ -139,6 +99,43 @@ def worker_changes(children: Iterable[Child], years: int,
         for i, cause in enumerate(CAUSES):
             out[f"sw_changes_{cause}"] = _mean(per_child[:, i])
     return out
+
+
+def _year_of(days: np.ndarray) -> np.ndarray:
+    """The simulated year (0, 1, ...) a day falls in, as ``int(day // DAYS_PER_YEAR)``;
+    NaN days read as year 0 (callers replace them)."""
+    return np.nan_to_num(np.floor_divide(days, DAYS_PER_YEAR)).astype(np.int64)
+
+
+def _spread(first: np.ndarray, final: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, year) for every year from ``first`` to ``final`` of each row, rows in order
+    and years ascending within a row (none where final < first)."""
+    span = np.maximum(final - first + 1, 0)
+    row = np.repeat(np.arange(len(span)), span)
+    step = np.arange(len(row)) - np.repeat(np.cumsum(span) - span, span)
+    return row, first[row] + step
+
+
+def _periods_unallocated(h: Histories, years: int, pending: Iterable[tuple[Child, float]]
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(child, start, end) of every wait of ``MIN_GAP_DAYS`` or more: the finished ones,
+    then those still running at the horizon, in the children's order."""
+    horizon = years * DAYS_PER_YEAR
+    keep = h.gap_end - h.gap_start >= MIN_GAP_DAYS
+    child, start, end = h.gap_child[keep], h.gap_start[keep], h.gap_end[keep]
+    running = [(c.id, requested) for c, requested in pending]
+    if running:
+        position = dict(zip(h.ids.tolist(), range(h.size), strict=True))
+        found = [(position[cid], requested) for cid, requested in running if cid in position
+                 and horizon - requested >= MIN_GAP_DAYS]
+        if found:
+            more_child, more_start = (np.array(v) for v in zip(*found, strict=True))
+            child = np.concatenate([child, more_child])
+            start = np.concatenate([start, more_start.astype(float)])
+            end = np.concatenate([end, np.full(len(found), horizon)])
+            order = np.argsort(child, kind="stable")  # a child's running wait comes last
+            child, start, end = child[order], start[order], end[order]
+    return child, start, end
 
 
 def _mean(values: np.ndarray) -> float:

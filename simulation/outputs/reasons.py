@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from operator import itemgetter
 from typing import Any
 
-from simulation.randomness.distributions import DAYS_PER_YEAR
+import numpy as np
 
-_place_of = itemgetter(0)  # a spell is (place, day begun)
+from simulation.outputs.histories import CAUSES, NO_CAUSE, Histories, histories
+from simulation.randomness.distributions import DAYS_PER_YEAR
 
 # The model's cause -> the DfE category (named by the cla_change_share_* KPI suffix).
 DFE_CATEGORY: dict[str | None, str] = {
@@ -52,33 +52,26 @@ YEARS_LOOKED_AFTER = 2.0   # the population, and the window: looked after throug
 FIRST_YEAR_END = 3
 
 
-def _care_start_at(spells: list[tuple[str, float]], day: float) -> float | None:
-    """When the child's current spell of care began, if they are looked after on ``day``."""
-    start = None
-    for place, since in spells:
-        if since > day:
-            break
-        start = since if place == "cla" else None
-    return start
-
-
-def cla_change_shares(children: Iterable[Any], years: int) -> dict[str, float]:
+def cla_change_shares(children: Iterable[Any] | Histories, years: int) -> dict[str, float]:
     """``cla_change_share_*``: the DfE population's worker episodes by category."""
     year_ends = [y * DAYS_PER_YEAR for y in range(min(FIRST_YEAR_END, max(years, 1)), years + 1)]
-    counts = dict.fromkeys(CATEGORIES, 0)
-    for child in children:
-        if not child.held or "cla" not in map(_place_of, child.spells):  # (a C-level scan)
-            continue
-        for end in year_ends:
-            window = max(end - YEARS_LOOKED_AFTER * DAYS_PER_YEAR, 0.0)
-            start = _care_start_at(child.spells, end)
-            if start is None or start > window:
-                continue
-            for _, day, until, cause, _ in child.held:
-                if day > end or (until is not None and until <= window) or \
-                        cause == "unallocated" or (cause is None and day <= 0.0):
-                    continue
-                counts[DFE_CATEGORY[cause]] += 1
-    total = sum(counts.values())
-    return {f"cla_change_share_{c}": counts[c] / total if total else math.nan
-            for c in CATEGORIES}
+    h = histories(children)
+    e, s = h.episodes, h.spells
+    # each episode's DfE category ("unallocated" has none: it is never counted)
+    category = np.array([CATEGORIES.index(DFE_CATEGORY[c]) if c in DFE_CATEGORY else 0
+                         for c in (*CAUSES, None)])[e.cause]  # NO_CAUSE (-1) is the last
+    # not a DfE reason: a period without a worker, or a worker allocated on day 0
+    counted = (e.cause != CAUSES.index("unallocated")) & ~((e.cause == NO_CAUSE)
+                                                           & (e.start <= 0.0))
+    counts = np.zeros(len(CATEGORIES), dtype=np.int64)
+    for end in year_ends:
+        window = max(end - YEARS_LOOKED_AFTER * DAYS_PER_YEAR, 0.0)
+        row = h.last_spell(end)  # looked after at the year end since the window's start
+        in_care = (row >= 0) & (s.place[row] == s.code("cla")) & (s.day[row] <= window) \
+            if len(s.day) else row >= 0
+        # episodes overlapping the window (open ones NaN: never ended before it)
+        overlap = in_care[e.child] & counted & (e.start <= end) & ~(e.end <= window)
+        counts += np.bincount(category[overlap], minlength=len(CATEGORIES))
+    total = int(counts.sum())
+    return {f"cla_change_share_{c}": int(counts[i]) / total if total else math.nan
+            for i, c in enumerate(CATEGORIES)}

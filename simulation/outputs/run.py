@@ -17,6 +17,7 @@ import pandas as pd
 from simulation.engine.journey import Simulation
 from simulation.engine.recorder import ADULT_HOURS_COLUMNS
 from simulation.outputs.guard import check_run
+from simulation.outputs.histories import Histories, histories
 from simulation.outputs.kpis import compute_kpis
 from simulation.scenario import Scenario
 from simulation.scenario.limits import ensure_fits
@@ -34,6 +35,8 @@ class RunResult:
     stocks: pd.DataFrame
     events_processed: int
     simulation: Simulation = field(repr=False)
+    # the children's histories as flat arrays, built once for the KPIs and the checks
+    history: Histories = field(repr=False)
 
     def children(self) -> pd.DataFrame:
         """One row per child: the referred ones from the run, plus front-door-only contacts."""
@@ -72,12 +75,15 @@ def _simulate(scenario: Scenario, seed: int, years: float | None) -> RunResult:
     rec = sim.run()
     counts = rec.stocks_table()
     final = counts[counts["day"] == counts["day"].max()].set_index("stage")["open"].to_dict()
+    history = histories(rec.children)
     kpis = compute_kpis(
         rec, years=sim.years, population=scenario.population,
-        contacts=int(np.sum(sim.contacts.arrival >= 0)), pending_waits=sim.alloc.pending_waits(sim.horizon), final_counts=final,
-        pending=sim.alloc.pending_requests())
-    check_run(rec.children, rec.counts, kpis, f"{scenario.name} seed {seed}")
-    return RunResult(scenario, seed, sim.years, kpis, counts, sim.events_processed, sim)
+        contacts=int(np.sum(sim.contacts.arrival >= 0)),
+        pending_waits=sim.alloc.pending_waits(sim.horizon), final_counts=final,
+        pending=sim.alloc.pending_requests(), history=history)
+    check_run(history, rec.counts, kpis, f"{scenario.name} seed {seed}")
+    return RunResult(scenario, seed, sim.years, kpis, counts, sim.events_processed, sim,
+                     history)
 
 
 def children_table(sim: Simulation) -> pd.DataFrame:

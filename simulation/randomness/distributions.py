@@ -22,7 +22,7 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 # England has 261 weekdays and 8 bank holidays a year: 253 working days.
 WORKING_DAYS_PER_YEAR = 253.0
@@ -243,6 +243,8 @@ def _gamma(p: Mapping[str, Any], k: float) -> Distribution:
     mean, sd = _need(p, "mean", "sd")
     _positive(mean=mean, sd=sd)
     shape, scale = (mean / sd) ** 2, sd**2 / mean * k
+    from scipy import stats  # on first use: ~0.6 s to import, and few scenarios have a gamma
+
     qs = np.concatenate([np.linspace(0, 0.99, 991)[:-1], 1 - np.logspace(-2, -9, 400)])
     xs = stats.gamma.ppf(qs, shape, scale=scale)
     return _piecewise(xs.tolist(), qs.tolist(), "gamma")

@@ -12,7 +12,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import multiprocessing as mp
 import textwrap
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -27,6 +30,7 @@ import seaborn as sns  # noqa: E402
 from jinja2 import Environment  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from matplotlib.ticker import Formatter, PercentFormatter  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from simulation.analysis.sensitivity import (  # noqa: E402
     prcc_interval,
@@ -210,17 +214,55 @@ def _png(fig: plt.Figure, legend: list[str] | None = None, colours: dict | None 
                               lw=0 if marker == "s" else 2) for n in legend]
         fig.legend(handles, legend, loc="upper center", ncol=len(legend), frameon=False,
                    title="Scenario", title_fontsize=9, fontsize=9, bbox_to_anchor=(0.5, 1.0))
-    _spread_tick_labels(fig)
-    return _save(fig)
+    _spread_tick_labels(fig)  # ends with a draw of the figure as it is
+    return _save(fig, drawn=True)
 
 
-def _save(fig: plt.Figure) -> str:
+DPI = 100
+PAD_INCHES = 0.12
+
+
+def _save(fig: plt.Figure, drawn: bool = False) -> str:
     """Encode and close. The saved area is the figure's tight box, so a long label widens
-    the image instead of being cut; tests check every text lies inside it."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", pad_inches=0.12)
+    the image instead of being cut; tests check every text lies inside it.
+
+    ``savefig(bbox_inches="tight")`` would draw the figure twice more (once to measure,
+    once to paint), and drawing is most of a report's time. ``drawn`` says the canvas
+    already shows the figure as it is (the layout's last step was a draw): when the
+    tight box lies on the canvas the image is cut from that drawing, and only a figure
+    whose labels reach past its edge is drawn again, by savefig. (matplotlib's ``stale``
+    flag cannot say it: asking for tick labels marks a drawn figure stale.)"""
+    if not drawn or fig.dpi != DPI:
+        fig.set_dpi(DPI)
+        fig.canvas.draw()
+    png = _crop_drawn(fig)
+    if png is None:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", pad_inches=PAD_INCHES)
+        png = buf.getvalue()
     plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return base64.b64encode(png).decode("ascii")
+
+
+def _crop_drawn(fig: plt.Figure) -> bytes | None:
+    """The drawn canvas cut to the padded tight box, as PNG; None if the tight box leaves
+    the canvas (something drawn past its edge would be cut). Padding that reaches past the
+    edge is the figure's background, as savefig paints it."""
+    box = fig.get_tightbbox(fig.canvas.get_renderer())  # inches
+    width, height = fig.canvas.get_width_height()
+    if box.x0 < 0 or box.y0 < 0 or box.x1 * DPI > width or box.y1 * DPI > height:
+        return None
+    pad = round(PAD_INCHES * DPI)
+    page = np.empty((height + 2 * pad, width + 2 * pad, 3), dtype=np.uint8)
+    page[:] = np.round(np.asarray(fig.get_facecolor()[:3]) * 255)
+    page[pad:pad + height, pad:pad + width] = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+    # savefig's image: the padded box's size in whole pixels, from its top left corner
+    left, top = round(box.x0 * DPI), round(height - box.y1 * DPI)
+    columns = int((box.width + 2 * PAD_INCHES) * DPI)
+    rows = int((box.height + 2 * PAD_INCHES) * DPI)
+    buf = io.BytesIO()
+    Image.fromarray(page[top:top + rows, left:left + columns]).save(buf, format="png")  # RGB
+    return buf.getvalue()
 
 
 def _overlaps(boxes: list[Any]) -> bool:
@@ -314,20 +356,55 @@ def _panels(n: int, cols: int = 4, size: tuple[float, float] = (3.0, 2.4)) -> tu
     return fig, list(axes.flat)
 
 
-def build_report(folder: Path) -> Path:
-    """Rebuild ``folder/report.html`` from the saved files, for a comparison or a sweep."""
+def _title(ax: Any, text: str) -> None:
+    """A panel's title, placed at the top of its axes rather than measured into place:
+    matplotlib would otherwise measure the y axis at every draw to lift the title over
+    an offset label ("1e6"), which the report's tick formatters never write."""
+    ax.set_title(text, fontsize=9, y=1.0)
+
+
+def build_report(folder: Path, processes: int = 1) -> Path:
+    """Rebuild ``folder/report.html`` from the saved files, for a comparison or a sweep;
+    a comparison's figures are drawn by up to ``processes`` processes."""
     folder = Path(folder)
     kind = _read(folder, "manifest.json", True).get("kind", "compare")
     if kind not in ("compare", "sweep"):
         raise ValueError(f"{folder / 'manifest.json'}: unknown kind {kind!r}")
-    return build_sweep_report(folder) if kind == "sweep" else build_compare_report(folder)
+    return build_sweep_report(folder) if kind == "sweep" else build_compare_report(
+        folder, processes)
+
+
+Figure = Callable[..., str]  # draws one figure from its arguments: a PNG, base64-encoded
+
+
+class Drawing:
+    """Figures being drawn: by ``processes`` forked processes (each inheriting the loaded
+    modules; a figure is drawn whole by one of them) while the caller writes the rest of
+    the report, or one after another by ``result`` when ``processes`` is 1. Drawing is
+    most of a report's time, and the figures are independent."""
+
+    def __init__(self, jobs: list[tuple[str, Figure, tuple[Any, ...]]], processes: int) -> None:
+        self.jobs = jobs
+        self.pool: ProcessPoolExecutor | None = None
+        if processes > 1 and len(jobs) > 1 and "fork" in mp.get_all_start_methods():
+            self.pool = ProcessPoolExecutor(min(processes, len(jobs)),
+                                            mp_context=mp.get_context("fork"))
+            self.futures = [self.pool.submit(draw, *args) for _, draw, args in jobs]
+
+    def result(self) -> dict[str, str]:
+        """{name: PNG} in the order of the jobs."""
+        if self.pool is None:
+            return {name: draw(*args) for name, draw, args in self.jobs}
+        with self.pool:
+            return {name: future.result()
+                    for (name, _, _), future in zip(self.jobs, self.futures, strict=True)}
 
 
 # ------------------------------------------------------------------ comparison
-def build_compare_report(folder: Path) -> Path:
+def build_compare_report(folder: Path, processes: int = 1) -> Path:
     """Write ``folder/report.html`` for a compare folder. Absent optional files (stocks,
     distributions, differences, costs) drop their part of the report; summary.csv is
-    recomputed."""
+    recomputed. Figures are drawn by up to ``processes`` processes (``Drawing``)."""
     folder = Path(folder)
     manifest = _read(folder, "manifest.json", True)
     runs = _read(folder, "runs.parquet", required=True)
@@ -341,16 +418,9 @@ def build_compare_report(folder: Path) -> Path:
     colours = dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
     kpis = [k for k in _kpis_in(runs) if k in set(summary["kpi"])] or list(summary["kpi"].unique())
     headline = [k for k in HEADLINE if k in kpis]
-    figures: dict[str, str] = {}  # the template leaves out the sections of absent figures
-    if headline:
-        figures["headline"] = _headline_figure(summary, headline, names, colours)
-    if costs is not None and not costs.empty:
-        figures["costs"] = _cost_figure(costs[costs["scenario"].isin(names)], names, colours)
-    if stocks is not None and not stocks.empty:
-        figures.update(_stock_figures(stocks[stocks["scenario"].isin(names)], names, colours))
-    if dists is not None and not dists.empty:
-        figures.update(_distribution_figures(dists[dists["scenario"].isin(names)], names,
-                                             colours, manifest.get("years", "?")))
+    # the template leaves out the sections of absent figures
+    drawing = Drawing(_figure_jobs(summary, headline, costs, stocks, dists, names, colours,
+                                   manifest.get("years", "?")), processes)
     reps = manifest.get("reps", runs["rep"].nunique())
     by_name = {r["name"]: r for r in records}
     baseline = str(diffs["baseline"].iloc[0]) if diffs is not None and not diffs.empty \
@@ -368,6 +438,7 @@ def build_compare_report(folder: Path) -> Path:
     _cite_records(records)
     gaps = limitations()
     sources += [g.source for g in gaps if g.source]
+    figures = drawing.result()
     return _render(
         folder, manifest, kind="compare", title="Operating models compared: " + ", ".join(names),
         facts=[("Scenarios", ", ".join(names)), ("Replications", reps)], reps=reps,
@@ -456,10 +527,10 @@ def _kpi_table(kpis: list[str], names: list[str], summary: pd.DataFrame,
     baseline, marked where they are notable (CI excludes 0, practical threshold reached)."""
     if not kpis:
         return None
-    s = summary.drop_duplicates(["scenario", "kpi"]).set_index(["scenario", "kpi"])
+    s = _intervals(summary, "mean")
     d, vs, baseline = None, [], names[0]
     if diffs is not None and not diffs.empty:
-        d = diffs.drop_duplicates(["scenario", "kpi"]).set_index(["scenario", "kpi"])
+        d = _intervals(diffs, "mean_difference")
         baseline = str(diffs["baseline"].iloc[0])
         vs = [n for n in names if n in set(diffs["scenario"])]
     rows, with_comparator = [], False
@@ -467,19 +538,19 @@ def _kpi_table(kpis: list[str], names: list[str], summary: pd.DataFrame,
     with_comparator = any(v is not None for v, _ in compared)
     for kpi, (value, source) in zip(kpis, compared, strict=True):
         text, unit = kpi_label(kpi)
-        base = float(s.loc[(baseline, kpi), "mean"]) if (baseline, kpi) in s.index else np.nan
+        base = s[(baseline, kpi)][0] if (baseline, kpi) in s else np.nan
         threshold = practical(kpi).threshold(base)
         sub = "" if unit in ("%", "£") or unit in text else unit
         sub = (sub + "; " if sub else "") + "practical threshold " + format_value(
             kpi, threshold, signed=bool(vs)).lstrip("+") if vs else sub
-        row = [{"text": text, "sub": sub}] + [_cell(kpi, s, n, "mean") for n in names]
+        row = [{"text": text, "sub": sub}] + [_cell(kpi, s, n) for n in names]
         if with_comparator:
             row.append({"text": format_value(kpi, value) if value is not None else "—",
                         "sub": "local" if local and kpi in local else (
                             "England" if value is not None else "")})
             if value is not None and sources is not None:
                 sources.append(source)
-        row += [_cell(kpi, d, n, "mean_difference", base) for n in vs]
+        row += [_cell(kpi, d, n, base, signed=True) for n in vs]
         rows.append(row)
     header = ["Measure", *names] + (["Comparator"] if with_comparator else []) + [
         f"{n} vs {baseline}" for n in vs]
@@ -487,14 +558,26 @@ def _kpi_table(kpis: list[str], names: list[str], summary: pd.DataFrame,
             "text_columns": [0]}
 
 
-def _cell(kpi: str, frame: pd.DataFrame | None, name: str, column: str,
-          baseline: float = np.nan) -> dict[str, str]:
-    """"mean (low – high)", or for a difference "+d (low to high)", marked when notable;
-    rounded to what the interval supports."""
-    if frame is None or (name, kpi) not in frame.index:
+Intervals = dict[tuple[str, str], tuple[float, float, float]]
+
+
+def _intervals(frame: pd.DataFrame, column: str) -> Intervals:
+    """{(scenario, kpi): (``column``, ci_low, ci_high)}, the first row of each pair: a
+    table has a few hundred cells, and a dict answers each at once where a DataFrame
+    lookup costs a millisecond."""
+    first = frame.drop_duplicates(["scenario", "kpi"])
+    values = first[[column, "ci_low", "ci_high"]].to_numpy(dtype=float)
+    return dict(zip(zip(first["scenario"], first["kpi"], strict=True),
+                    map(tuple, values.tolist()), strict=True))
+
+
+def _cell(kpi: str, intervals: Intervals | None, name: str, baseline: float = np.nan,
+          signed: bool = False) -> dict[str, str]:
+    """"mean (low – high)", or for a difference (``signed``) "+d (low to high)", marked
+    when notable; rounded to what the interval supports."""
+    if intervals is None or (name, kpi) not in intervals:
         return {"text": "n/a"}
-    mid, low, high = frame.loc[(name, kpi), [column, "ci_low", "ci_high"]].astype(float)
-    signed = column != "mean"
+    mid, low, high = intervals[(name, kpi)]
     if signed and np.isfinite(baseline) and max(abs(mid), abs(low), abs(high)) <= 1e-9 * max(
             abs(baseline), 1.0):
         return {"text": "0", "sub": "(identical runs)"}  # the same in every replication
@@ -531,7 +614,7 @@ def _headline_figure(summary: pd.DataFrame, kpis: list[str], names: list[str],
             ax.errorbar(names.index(r["scenario"]), r["mean"], yerr=np.abs(err), fmt="o", ms=6,
                         capsize=4, lw=1.8, color=colours[r["scenario"]])
         text, unit = kpi_label(kpi)
-        ax.set_title(textwrap.fill(text, 34), fontsize=9)
+        _title(ax, textwrap.fill(text, 34))
         ax.set_xticks(range(len(names)), names, fontsize=8)
         ax.set_xlim(-0.6, len(names) - 0.4)
         ax.yaxis.set_major_formatter(_axis_formatter(kpi))
@@ -558,27 +641,61 @@ def _time_figure(bands: list[tuple[str, pd.DataFrame]], names: list[str],
             ax.plot(years, part["mean"], color=colours[name], lw=1.4)
             ax.fill_between(years, part["low"], part["high"], color=colours[name], alpha=0.18,
                             lw=0)
-        ax.set_title(title, fontsize=9)
+        _title(ax, title)
         ax.set_xlabel("years from start", fontsize=8)
         ax.tick_params(labelsize=8)
         ax.yaxis.set_major_formatter(TickLabels(money=money))
     return _png(fig, names, colours)
 
 
-def _stock_figures(stocks: pd.DataFrame, names: list[str],
-                   colours: dict[str, Any]) -> dict[str, str]:
+def _figure_jobs(summary: pd.DataFrame, headline: list[str], costs: pd.DataFrame | None,
+                 stocks: pd.DataFrame | None, dists: pd.DataFrame | None, names: list[str],
+                 colours: dict[str, Any], years: Any) -> list[tuple[str, Figure, tuple]]:
+    """The comparison's figures that its files allow, the longest to draw first (so that
+    processes drawing them in parallel finish together)."""
+    jobs: list[tuple[str, Figure, tuple]] = []
+    if headline:
+        jobs.append(("headline", _headline_figure, (summary, headline, names, colours)))
+    if stocks is not None and not stocks.empty:
+        stocks = stocks[stocks["scenario"].isin(names)]
+        jobs += [("stocks", _stocks_figure, (stocks, names, colours)),
+                 ("waiting", _waiting_figure, (stocks, names, colours))]
+    if costs is not None and not costs.empty:
+        jobs.append(("costs", _cost_figure, (costs[costs["scenario"].isin(names)], names,
+                                             colours)))
+    if dists is not None and not dists.empty:
+        dists = dists[dists["scenario"].isin(names)]
+        changes = dists[dists["measure"] == "sw_changes"]
+        care = dists[dists["measure"] == "days_in_care"]
+        if not changes.empty:
+            jobs.append(("changes", _changes_figure, (changes, names, colours, years)))
+        if not care.empty:
+            jobs.append(("care", _care_figure, (care, names, colours)))
+    return jobs
+
+
+def _stages_in(stocks: pd.DataFrame) -> list[str]:
     present = list(dict.fromkeys(stocks["stage"]))
-    stages = [s for s in STAGES if s in present] + [s for s in present if s not in STAGES]
+    return [s for s in STAGES if s in present] + [s for s in present if s not in STAGES]
+
+
+def _stocks_figure(stocks: pd.DataFrame, names: list[str], colours: dict[str, Any]) -> str:
+    """Open cases of each stage over time."""
     by_stage = _band(stocks, ["stage", "scenario"], "open")
+    return _time_figure([(STAGES.get(s, s), by_stage[by_stage["stage"] == s])
+                         for s in _stages_in(stocks)], names, colours)
+
+
+def _waiting_figure(stocks: pd.DataFrame, names: list[str], colours: dict[str, Any]) -> str:
+    """Cases waiting for a worker over time: all stages, then each stage that had any."""
     totals = stocks.groupby(["scenario", "rep", "day"], observed=True)["unallocated"].sum()
-    waited = [s for s in stages if stocks.loc[stocks["stage"] == s, "unallocated"].any()]
+    waited = [s for s in _stages_in(stocks)
+              if stocks.loc[stocks["stage"] == s, "unallocated"].any()]
     waiting = _band(stocks[stocks["stage"].isin(waited)], ["stage", "scenario"], "unallocated")
-    return {"stocks": _time_figure([(STAGES.get(s, s), by_stage[by_stage["stage"] == s])
-                                    for s in stages], names, colours),
-            "waiting": _time_figure(
-                [("All stages", _band(totals.reset_index(), ["scenario"], "unallocated"))]
-                + [(STAGES.get(s, s), waiting[waiting["stage"] == s]) for s in waited],
-                names, colours)}
+    return _time_figure(
+        [("All stages", _band(totals.reset_index(), ["scenario"], "unallocated"))]
+        + [(STAGES.get(s, s), waiting[waiting["stage"] == s]) for s in waited],
+        names, colours)
 
 
 def _share_bars(frame: pd.DataFrame, column: str, order: list[str], names: list[str],
@@ -595,23 +712,23 @@ def _share_bars(frame: pd.DataFrame, column: str, order: list[str], names: list[
     return _png(fig, names, colours, marker="s")
 
 
-def _distribution_figures(dists: pd.DataFrame, names: list[str], colours: dict[str, Any],
-                          years: Any) -> dict[str, str]:
-    out, changes = {}, dists[dists["measure"] == "sw_changes"]
-    if not changes.empty:
-        labels = ["0", "1", "2", "3", "4", "5+"]
-        changes = changes.assign(n=[labels[int(min(v, 5))] for v in changes["value"]])
-        out["changes"] = _share_bars(changes, "n", labels, names, colours,
-                                     f"changes of social worker per child over {years} years",
-                                     "share of children")
-    care = dists[dists["measure"] == "days_in_care"]
-    if not care.empty:
-        band = pd.cut(care["value"], [*CARE_BANDS, np.inf], right=False,
-                      labels=list(CARE_BANDS.values()))
-        out["care"] = _share_bars(care.assign(band=band), "band", list(CARE_BANDS.values()),
-                                  names, colours, "length of the care episode (month = 30 days)",
-                                  "share of episodes")
-    return out
+def _changes_figure(changes: pd.DataFrame, names: list[str], colours: dict[str, Any],
+                    years: Any) -> str:
+    """Children by their number of changes of social worker over the run."""
+    labels = ["0", "1", "2", "3", "4", "5+"]
+    changes = changes.assign(n=[labels[int(min(v, 5))] for v in changes["value"]])
+    return _share_bars(changes, "n", labels, names, colours,
+                       f"changes of social worker per child over {years} years",
+                       "share of children")
+
+
+def _care_figure(care: pd.DataFrame, names: list[str], colours: dict[str, Any]) -> str:
+    """Care episodes by their length."""
+    band = pd.cut(care["value"], [*CARE_BANDS, np.inf], right=False,
+                  labels=list(CARE_BANDS.values()))
+    return _share_bars(care.assign(band=band), "band", list(CARE_BANDS.values()),
+                       names, colours, "length of the care episode (month = 30 days)",
+                       "share of episodes")
 
 
 # ------------------------------------------------------------------ sweep
@@ -660,7 +777,7 @@ def _tornado(coefficients: pd.DataFrame, chance: float = 0.0) -> str:
         ax.set_xlim(-1, 1)
         ax.axvspan(-chance, chance, color="#d9dde3", alpha=0.6, lw=0, zorder=0)
         ax.axvline(0, color="#555", lw=0.8)
-        ax.set_title(textwrap.fill(kpi_label(kpi).label, 38), fontsize=9)
+        _title(ax, textwrap.fill(kpi_label(kpi).label, 38))
         ax.tick_params(labelsize=8)
     label_width = 0.3 + 0.065 * max(len(str(p)) for p in coefficients.index)
     return _png(fig, left=label_width, gap=label_width)
