@@ -56,6 +56,7 @@ class Seedable(Protocol):
     d_re_referral: Distribution
     _make_child: Callable[..., Child]
     journey: Callable[..., Generator[Any, Any, None]]
+    start_soon: Callable[[Generator[Any, Any, None]], None]
 
 
 Start = tuple[Child, str, float, float]  # child, stage, remaining days, elapsed days
@@ -69,7 +70,7 @@ def seed_initial_caseload(sim: Seedable) -> None:
     order = rng.permutation(len(starts))  # allocation order on day 0
     for i in order:
         child, stage, remaining, elapsed = starts[i]
-        sim.env.process(sim.journey(child, stage, remaining, elapsed))
+        sim.start_soon(sim.journey(child, stage, remaining, elapsed))
     sim.processes_started += len(starts)
 
 
