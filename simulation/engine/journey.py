@@ -171,8 +171,10 @@ class Simulation:
         self.last_locality = len(s.structure.localities) - 1
         self.stage_handlers = {
             "assessment": self._assessment, "s47": self._s47, "cin": self._cin,
-            "cp": self._cp, "cla": self._cla,
+            "cp": self._cp, "cla": self._cla, "closed_returning": self._returning,
         }
+        # assessments slowed by their unit's load: asked only when the scenario says so
+        self.slowed_by_load = bool(self.workforce.k_assessment)
 
     def _uasc_routing(self, s: Scenario) -> Routing | None:
         """Care as unaccompanied children meet it: their placement mix and time in care; an
@@ -216,16 +218,23 @@ class Simulation:
     # ------------------------------------------------------------------ the journey
     def journey(self, child: Child, place: str, remaining: float | None = None,
                 elapsed: float = 0.0) -> Generator[Any, Any, None]:
-        """One child's path from referral to closure, and back if re-referred."""
+        """One child's path from referral to closure, and back if re-referred.
+
+        The referral and the closure take no time, so they are plain calls; each stage
+        is a generator that waits out its time and returns where the child goes next.
+        """
+        stages = self.stage_handlers
         while place is not None:
             if place == "referral":
                 place = self._referral(child)
-            elif place == "closed_returning":
-                place = yield from self._returning(child, remaining, elapsed)
             elif place == "close":
-                place = yield from self._close(child)
+                delay = self._close(child)
+                if delay is None:
+                    break
+                yield from self._due_back(child, delay)
+                place = "referral"
             else:
-                place = yield from self.stage_handlers[place](child, remaining, elapsed)
+                place = yield from stages[place](child, remaining, elapsed)
             remaining, elapsed = None, 0.0
         # Closed for good: what only the journey uses goes, so that a long run holds each
         # child's record and not their unused luck (~0.5 KB a child).
@@ -239,12 +248,17 @@ class Simulation:
         """
         self.rec.move(child, "closed", self.env.now)
         child.referral_day = -elapsed - PREVIOUS_EPISODE_DAYS
-        self.rec.returning += 1
-        child.due_back = True
-        yield self.env.timeout(remaining)
-        child.due_back = False
-        self.rec.returning -= 1
+        yield from self._due_back(child, remaining)
         return "referral"
+
+    def _due_back(self, child: Child, delay: float):
+        """A closed case that will be referred again after ``delay`` days."""
+        rec = self.rec
+        rec.returning += 1
+        child.due_back = True
+        yield self.env.timeout(delay)
+        child.due_back = False
+        rec.returning -= 1
 
     def _referral(self, child: Child) -> str:
         now = self.env.now
@@ -270,9 +284,11 @@ class Simulation:
         if wait is not None:
             yield wait
         route = child.route
-        yield env.timeout(remaining if remaining is not None
-                          else route.d_assessment.ppf(u_duration)
-                          * self.workforce.duration_factor(child.worker))
+        if remaining is None:
+            remaining = route.d_assessment.ppf(u_duration)
+            if self.slowed_by_load:
+                remaining *= self.workforce.duration_factor(child.worker)
+        yield env.timeout(remaining)
         now = env.now
         rec.events["assessment"].append(now)
         rec.assessment_working_days.append((now - started) / WORKING_DAY)
@@ -371,10 +387,10 @@ class Simulation:
         rec.cla_episodes.append((child.id, start, env.now, placement, route))
         return "close"
 
-    def _close(self, child: Child):
-        """Close the case; some children are referred again later."""
-        env = self.env
-        now = env.now
+    def _close(self, child: Child) -> float | None:
+        """Close the case; some children are referred again later: returns the delay
+        before the next referral, or None if the case is closed for good."""
+        now = self.env.now
         self.rec.move(child, "closed", now)
         self.alloc.close(child, now)
         luck = child.luck
@@ -382,12 +398,7 @@ class Simulation:
         if u_return < self.re_referral_p and not child.uasc:
             delay = self.d_re_referral.ppf(u_delay)
             if now + delay < child.birth_day + self.adult_age_days:
-                self.rec.returning += 1
-                child.due_back = True
-                yield env.timeout(delay)
-                child.due_back = False
-                self.rec.returning -= 1
-                return "referral"
+                return delay
         return None
 
     # ------------------------------------------------------------------ processes

@@ -2,10 +2,13 @@
 
 During the run the recorder only appends tuples and bumps counters (the hot path);
 ``children_table``, ``stocks_table`` and friends turn them into tidy DataFrames once.
+Logs of plain days or durations are compact arrays of doubles (``array('d')``: 8 bytes
+an entry rather than a list's pointer and float object, ~32), read like lists.
 """
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
 import numpy as np
@@ -73,11 +76,12 @@ class Recorder:
         self.allocations: list[tuple[int, float, int, str, str | None]] = []
         # (stage, day requested, days waited, allocated?)
         self.waits: list[tuple[str, float, float, bool]] = []
-        self.events: dict[str, list[float]] = {k: [] for k in (
+        # the days each kind of event happened
+        self.events: dict[str, array[float]] = {k: array("d") for k in (
             "referral", "re_referral_12m", "referral_nfa", "assessment", "s47", "icpc",
             "cp_start", "cp_start_repeat", "cin_start", "cla_start", "cp_review")}
-        self.assessment_working_days: list[float] = []
-        self.cp_lengths: list[float] = []
+        self.assessment_working_days: array[float] = array("d")
+        self.cp_lengths: array[float] = array("d")
         # (child id, start, end, placement, exit route)
         self.cla_episodes: list[tuple[int, float, float, str, str]] = []
         self.snapshots: list[tuple[float, str, int, int]] = []
