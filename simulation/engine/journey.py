@@ -70,23 +70,28 @@ class _Steps:
     The journey is resumed with None: it never reads the value of an event it waits on
     (its stages return their next place through ``yield from``). An event already
     processed when yielded resumes it at once, as a process would.
+
+    It is resumed with ``next(journey, None)``, which is ``send(None)`` except at the
+    end: a finished generator then gives the default, where ``send`` would raise a
+    StopIteration to be caught (~0.4 us, once per child). A journey yields only events,
+    so None means it has ended.
     """
 
-    __slots__ = ("send",)
+    __slots__ = ("journey",)
 
     def __init__(self, journey: Generator[Any, Any, None]) -> None:
-        self.send = journey.send
+        self.journey = journey
 
     def __call__(self, _event: Any = None) -> None:
-        send = self.send
-        try:
-            while True:
-                callbacks = send(None).callbacks
-                if callbacks is not None:  # not yet processed: wait for it
-                    callbacks.append(self)
-                    return
-        except StopIteration:
-            pass
+        journey = self.journey
+        while True:
+            event = next(journey, None)
+            if event is None:  # the journey has ended
+                return
+            callbacks = event.callbacks
+            if callbacks is not None:  # not yet processed: wait for it
+                callbacks.append(self)
+                return
 
 
 class _AtTimes:
