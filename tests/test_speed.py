@@ -161,3 +161,37 @@ def test_journeys_started_on_callbacks_are_processes_bit_for_bit(baseline_raw, m
     assert [c.spells for c in a.rec.children] == [c.spells for c in b.rec.children]
     for k, v in steps.kpis.items():
         assert v == processes.kpis[k] or (math.isnan(v) and math.isnan(processes.kpis[k])), k
+
+
+def test_allocations_made_from_the_childrens_records_are_those_logged_as_they_happened(
+        baseline_raw, monkeypatch):
+    """The recorder keeps no log of allocations during the run (a copy of the children's
+    ``held`` records): the allocations it makes from those records at the end are the ones
+    a log kept as they happened, and the children table counts workers and changes from
+    them as it did from that log."""
+    import pandas as pd
+
+    from simulation.engine.recorder import Recorder
+
+    logged = []
+    on_allocate = Recorder.on_allocate
+
+    def logging(self, child, worker, cause, now, known=False):
+        logged.append((child.id, now, worker.id, worker.unit.team.name, cause))
+        on_allocate(self, child, worker, cause, now, known)
+
+    monkeypatch.setattr(Recorder, "on_allocate", logging)
+    scenario = validate(copy.deepcopy(baseline_raw))
+    rec = simulate(scenario, seed=5, years=1).simulation.rec
+    made = rec.allocations
+    assert len(made) > 1000 and any(cause for *_, cause in made)
+    assert sorted(map(repr, made)) == sorted(map(repr, logged))
+    assert [day for _, day, *_ in made] == sorted(day for _, day, *_ in logged)
+    log = pd.DataFrame(logged, columns=["child_id", "day", "worker_id", "team", "cause"])
+    per_child = log.groupby("child_id").agg(workers=("worker_id", "nunique"),
+                                            sw_changes=("cause", "count"))
+    table = rec.children_table().set_index("child_id")
+    expected = per_child.reindex(table.index, fill_value=0)
+    assert (table["workers"] == expected["workers"]).all()
+    assert (table["sw_changes"] == expected["sw_changes"]).all()
+    assert table["workers"].dtype == int and table["sw_changes"].dtype == int
