@@ -56,6 +56,7 @@ class Seedable(Protocol):
     d_re_referral: Distribution
     _make_child: Callable[..., Child]
     journey: Callable[..., Generator[Any, Any, None]]
+    start_soon: Callable[[Generator[Any, Any, None]], None]
 
 
 Start = tuple[Child, str, float, float]  # child, stage, remaining days, elapsed days
@@ -69,7 +70,7 @@ def seed_initial_caseload(sim: Seedable) -> None:
     order = rng.permutation(len(starts))  # allocation order on day 0
     for i in order:
         child, stage, remaining, elapsed = starts[i]
-        sim.env.process(sim.journey(child, stage, remaining, elapsed))
+        sim.start_soon(sim.journey(child, stage, remaining, elapsed))
     sim.processes_started += len(starts)
 
 
@@ -118,12 +119,8 @@ def stationary(sim: Seedable, rng: np.random.Generator) -> list[Start]:
         u_past = past_rng.random((n, 2))
         past = ((u_past[:, 0] < history.previous_cp.get(stage, 0.0)) * PAST_CP
                 + (u_past[:, 1] < history.previous_cla.get(stage, 0.0)) * PAST_CLA)
-        for i in range(n):
-            cid = len(sim.rec.children)
-            child = sim._make_child(
-                cid, cid, -float(elapsed[i]), float(entry_age[i]), int(locality[i]),
-                "initial", luck[i], initial=True, factors=factors[i], past=int(past[i]))
-            starts.append((child, stage, float(remaining[i]), float(elapsed[i])))
+        starts += _children(sim, stage, elapsed, remaining, entry_age, locality, factors,
+                            past, luck)
     return starts
 
 
@@ -186,11 +183,23 @@ def from_groups(sim: Seedable) -> list[Start]:
         factors = factor_masks(s, u[:, 4:7]).tolist()
         past = _take(rng, n, g.previous_cp) * PAST_CP + _take(rng, n, g.previous_cla) * PAST_CLA
         luck = luck_rows(rng.random((n, LUCK_PER_CHILD)))
-        for i in range(n):
-            cid = len(sim.rec.children)
-            child = sim._make_child(
-                cid, cid, -float(elapsed[i]), float((age_days[i] - elapsed[i]) / DAYS_PER_YEAR),
-                int(locality[i]), "initial", luck[i], initial=True, factors=factors[i],
-                past=int(past[i]))
-            starts.append((child, g.stage, float(remaining[i]), float(elapsed[i])))
+        starts += _children(sim, g.stage, elapsed, remaining, (age_days - elapsed) / DAYS_PER_YEAR,
+                            locality, factors, past, luck)
+    return starts
+
+
+def _children(sim: Seedable, stage: str, elapsed: np.ndarray, remaining: np.ndarray,
+              entry_age: np.ndarray, locality: np.ndarray, factors: list[int],
+              past: np.ndarray, luck: Any) -> list[Start]:
+    """Day 0's children of one stage or group, numbered in order, with their start.
+    (Columns become Python lists first: one conversion per column, not per value.)"""
+    starts: list[Start] = []
+    make_child, children = sim._make_child, sim.rec.children
+    for i, (e, r, age, loc, past_i) in enumerate(zip(
+            elapsed.tolist(), remaining.tolist(), np.asarray(entry_age, float).tolist(),
+            np.asarray(locality).tolist(), np.asarray(past).tolist(), strict=True)):
+        cid = len(children)
+        child = make_child(cid, cid, -e, age, loc, "initial", luck[i], initial=True,
+                           factors=factors[i], past=past_i)
+        starts.append((child, stage, r, e))
     return starts

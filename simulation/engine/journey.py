@@ -22,11 +22,12 @@ The time unit is the calendar day.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
 import simpy
+from simpy.core import URGENT
 
 from models.accounts import WeeklyAccounts
 from models.teams import Allocator
@@ -69,23 +70,70 @@ class _Steps:
     The journey is resumed with None: it never reads the value of an event it waits on
     (its stages return their next place through ``yield from``). An event already
     processed when yielded resumes it at once, as a process would.
+
+    It is resumed with ``next(journey, None)``, which is ``send(None)`` except at the
+    end: a finished generator then gives the default, where ``send`` would raise a
+    StopIteration to be caught (~0.4 us, once per child). A journey yields only events,
+    so None means it has ended.
     """
 
-    __slots__ = ("send",)
+    __slots__ = ("journey",)
 
     def __init__(self, journey: Generator[Any, Any, None]) -> None:
-        self.send = journey.send
+        self.journey = journey
 
     def __call__(self, _event: Any = None) -> None:
-        send = self.send
-        try:
-            while True:
-                callbacks = send(None).callbacks
-                if callbacks is not None:  # not yet processed: wait for it
-                    callbacks.append(self)
-                    return
-        except StopIteration:
-            pass
+        journey = self.journey
+        while True:
+            event = next(journey, None)
+            if event is None:  # the journey has ended
+                return
+            callbacks = event.callbacks
+            if callbacks is not None:  # not yet processed: wait for it
+                callbacks.append(self)
+                return
+
+
+class _AtTimes:
+    """Calls ``start(j)`` at ``times[j]`` for each j from ``first`` on (times non-decreasing),
+    stopping at the first time at or after ``until``: what a process looping over
+    ``yield env.timeout(times[j] - env.now); start(j)`` did, on the timeouts' callbacks.
+
+    A process would resume its generator through ``Process._resume`` for every arrival
+    (tens of thousands a run); here each timeout calls this object directly, and the
+    timeouts are created at the same moments, so the run is the same bit for bit. Like
+    that loop, a start due now (``times[j]`` not after the clock) happens at once, and
+    one woken by its timeout starts without comparing the clock again.
+    """
+
+    __slots__ = ("env", "times", "start", "until", "j")
+
+    def __init__(self, env: simpy.Environment, times: list[float],
+                 start: Callable[[int], None], first: int = 0,
+                 until: float = float("inf")) -> None:
+        self.env, self.times, self.start, self.until, self.j = env, times, start, until, first
+
+    def __call__(self, _event: Any = None) -> None:
+        """Start what is due now, then wait for the next time."""
+        env, times, start, until = self.env, self.times, self.start, self.until
+        j, n = self.j, len(times)
+        while j < n:
+            t = times[j]
+            if t >= until:
+                return
+            now = env.now
+            if t > now:
+                self.j = j
+                env.timeout(t - now).callbacks.append(self._due)
+                return
+            start(j)
+            j += 1
+
+    def _due(self, _event: Any) -> None:
+        """The timeout for ``times[j]``: start it, then go on."""
+        self.start(self.j)
+        self.j += 1
+        self()
 
 
 class Simulation:
@@ -128,8 +176,10 @@ class Simulation:
         self.last_locality = len(s.structure.localities) - 1
         self.stage_handlers = {
             "assessment": self._assessment, "s47": self._s47, "cin": self._cin,
-            "cp": self._cp, "cla": self._cla,
+            "cp": self._cp, "cla": self._cla, "closed_returning": self._returning,
         }
+        # assessments slowed by their unit's load: asked only when the scenario says so
+        self.slowed_by_load = bool(self.workforce.k_assessment)
 
     def _uasc_routing(self, s: Scenario) -> Routing | None:
         """Care as unaccompanied children meet it: their placement mix and time in care; an
@@ -173,16 +223,23 @@ class Simulation:
     # ------------------------------------------------------------------ the journey
     def journey(self, child: Child, place: str, remaining: float | None = None,
                 elapsed: float = 0.0) -> Generator[Any, Any, None]:
-        """One child's path from referral to closure, and back if re-referred."""
+        """One child's path from referral to closure, and back if re-referred.
+
+        The referral and the closure take no time, so they are plain calls; each stage
+        is a generator that waits out its time and returns where the child goes next.
+        """
+        stages = self.stage_handlers
         while place is not None:
             if place == "referral":
                 place = self._referral(child)
-            elif place == "closed_returning":
-                place = yield from self._returning(child, remaining, elapsed)
             elif place == "close":
-                place = yield from self._close(child)
+                delay = self._close(child)
+                if delay is None:
+                    break
+                yield from self._due_back(child, delay)
+                place = "referral"
             else:
-                place = yield from self.stage_handlers[place](child, remaining, elapsed)
+                place = yield from stages[place](child, remaining, elapsed)
             remaining, elapsed = None, 0.0
         # Closed for good: what only the journey uses goes, so that a long run holds each
         # child's record and not their unused luck (~0.5 KB a child).
@@ -196,12 +253,17 @@ class Simulation:
         """
         self.rec.move(child, "closed", self.env.now)
         child.referral_day = -elapsed - PREVIOUS_EPISODE_DAYS
-        self.rec.returning += 1
-        child.due_back = True
-        yield self.env.timeout(remaining)
-        child.due_back = False
-        self.rec.returning -= 1
+        yield from self._due_back(child, remaining)
         return "referral"
+
+    def _due_back(self, child: Child, delay: float):
+        """A closed case that will be referred again after ``delay`` days."""
+        rec = self.rec
+        rec.returning += 1
+        child.due_back = True
+        yield self.env.timeout(delay)
+        child.due_back = False
+        rec.returning -= 1
 
     def _referral(self, child: Child) -> str:
         now = self.env.now
@@ -227,9 +289,11 @@ class Simulation:
         if wait is not None:
             yield wait
         route = child.route
-        yield env.timeout(remaining if remaining is not None
-                          else route.d_assessment.ppf(u_duration)
-                          * self.workforce.duration_factor(child.worker))
+        if remaining is None:
+            remaining = route.d_assessment.ppf(u_duration)
+            if self.slowed_by_load:
+                remaining *= self.workforce.duration_factor(child.worker)
+        yield env.timeout(remaining)
         now = env.now
         rec.events["assessment"].append(now)
         rec.assessment_working_days.append((now - started) / WORKING_DAY)
@@ -328,10 +392,10 @@ class Simulation:
         rec.cla_episodes.append((child.id, start, env.now, placement, route))
         return "close"
 
-    def _close(self, child: Child):
-        """Close the case; some children are referred again later."""
-        env = self.env
-        now = env.now
+    def _close(self, child: Child) -> float | None:
+        """Close the case; some children are referred again later: returns the delay
+        before the next referral, or None if the case is closed for good."""
+        now = self.env.now
         self.rec.move(child, "closed", now)
         self.alloc.close(child, now)
         luck = child.luck
@@ -339,17 +403,13 @@ class Simulation:
         if u_return < self.re_referral_p and not child.uasc:
             delay = self.d_re_referral.ppf(u_delay)
             if now + delay < child.birth_day + self.adult_age_days:
-                self.rec.returning += 1
-                child.due_back = True
-                yield env.timeout(delay)
-                child.due_back = False
-                self.rec.returning -= 1
-                return "referral"
+                return delay
         return None
 
     # ------------------------------------------------------------------ processes
-    def _arrivals(self, contacts: Contacts, first_id: int):
-        """Start a journey at each referral's front-door decision, in time order."""
+    def _arrivals(self, contacts: Contacts, first_id: int) -> None:
+        """Start a journey at each referral's front-door decision, in time order, from the
+        first step on day 0 (``_AtTimes``)."""
         env = self.env
         referred = np.flatnonzero(contacts.referred)
         order = referred[np.argsort(contacts.decision[referred], kind="stable")]
@@ -362,29 +422,42 @@ class Simulation:
         factors = contacts.factors[order].tolist()
         keys = contacts.key[order].tolist()
         past = contacts.past[order].tolist()
-        horizon, make_child, journey = self.horizon, self._make_child, self.journey
-        for j, k in enumerate(order.tolist()):
-            t = decision[j]
-            if t >= horizon:
-                return
-            now = env.now
-            if t > now:
-                yield env.timeout(t - now)
-            child = make_child(first_id + k, keys[j], arrival[j], age[j], locality[j],
-                               source[j], rows[j], factors=factors[j], past=past[j])
+        ids = (order + first_id).tolist()
+        make_child, journey = self._make_child, self.journey
+
+        def start(j: int) -> None:
+            child = make_child(ids[j], keys[j], arrival[j], age[j], locality[j], source[j],
+                               rows[j], factors=factors[j], past=past[j])
             child.spells.append(("front_door", child.arrival))
             if env.now > 0.0:
                 self._start_now(journey(child, "referral"))
-            else:  # day 0: a process, started after everything else begun on day 0
-                env.process(journey(child, "referral"))
+            else:  # day 0: started after everything else begun on day 0
+                self.start_soon(journey(child, "referral"))
             self.processes_started += 1
+
+        self._soon(_AtTimes(env, decision, start, until=self.horizon))
 
     def _start_now(self, journey: Generator[Any, Any, None]) -> None:
         """Start a journey at once, inside the current step, without a process (``_Steps``);
         as a process started now would, when nothing else is due at this instant."""
         _Steps(journey)()
 
-    def _unaccompanied(self, arrivals: Unaccompanied, first_id: int):
+    def _soon(self, callback: Callable[[Any], None]) -> None:
+        """Call ``callback`` in this instant, after what is already due now: when a process
+        created now would take its first step (SimPy's ``Initialize``, an urgent event made
+        at creation), so the run keeps the order of events a process gave it."""
+        event = simpy.Event(self.env)
+        event._ok, event._value = True, None  # triggered, as Initialize is
+        event.callbacks.append(callback)
+        self.env.schedule(event, URGENT)
+
+    def start_soon(self, journey: Generator[Any, Any, None]) -> None:
+        """Start a journey as ``env.process`` would (its first step in this instant, after
+        what is already due), but on callbacks (``_Steps``): no process to resume at each
+        step, and no end event."""
+        self._soon(_Steps(journey))
+
+    def _unaccompanied(self, arrivals: Unaccompanied, first_id: int) -> None:
         """Unaccompanied children entering care on their arrival days (no front door).
 
         The stream starts before day 0 (entrants are at most two years from 18): those who
@@ -393,7 +466,6 @@ class Simulation:
         like the initial caseload. Their time in care is drawn as the journey would (first
         uniform of their row, capped at 18).
         """
-        env = self.env
         rows = luck_rows(arrivals.luck)
         age_days = (arrivals.age_years * DAYS_PER_YEAR).tolist()
         times = arrivals.arrival.tolist()
@@ -405,13 +477,10 @@ class Simulation:
                 self._start_unaccompanied(first_id + j, j, t, age_days[j], arrivals, rows[j],
                                           stay + t, -t)
 
-        def entries():
-            for j in range(first_new, len(times)):
-                if times[j] > env.now:
-                    yield env.timeout(times[j] - env.now)
-                self._start_unaccompanied(first_id + j, j, times[j], age_days[j], arrivals,
-                                          rows[j])
-        env.process(entries())
+        def start(j: int) -> None:
+            self._start_unaccompanied(first_id + j, j, times[j], age_days[j], arrivals, rows[j])
+
+        self._soon(_AtTimes(self.env, times, start, first=first_new))
 
     def _start_unaccompanied(self, cid: int, j: int, t: float, age_days: float,
                              arrivals: Unaccompanied, row: Any,
@@ -421,7 +490,7 @@ class Simulation:
                                  stream="luck-uasc")
         child.uasc = True
         child.route = self.uasc_route
-        self.env.process(self.journey(child, "cla", remaining, elapsed))
+        self.start_soon(self.journey(child, "cla", remaining, elapsed))
         self.processes_started += 1
 
     def _snapshots(self, contacts: Contacts):
@@ -490,7 +559,7 @@ class Simulation:
         self._initial_caseload()
         first_id = len(self.rec.children)
         self.first_contact_id = first_id
-        self.env.process(self._arrivals(contacts, first_id))
+        self._arrivals(contacts, first_id)
         self.unaccompanied = draw_unaccompanied(self.effective, self.streams, self.horizon)
         if len(self.unaccompanied.arrival):
             self._unaccompanied(self.unaccompanied, first_id + len(contacts.arrival))

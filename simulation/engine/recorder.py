@@ -2,10 +2,13 @@
 
 During the run the recorder only appends tuples and bumps counters (the hot path);
 ``children_table``, ``stocks_table`` and friends turn them into tidy DataFrames once.
+Logs of plain days or durations are compact arrays of doubles (``array('d')``: 8 bytes
+an entry rather than a list's pointer and float object, ~32), read like lists.
 """
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
 import numpy as np
@@ -69,15 +72,17 @@ class Recorder:
         self.horizon = years * 365.25
         self.children: list[Child] = []
         self.counts = dict.fromkeys(PLACES, 0)
-        # (child id, day, worker id, team name, cause or None)
-        self.allocations: list[tuple[int, float, int, str, str | None]] = []
+        # each worker's team (a worker never changes team: one who moves is a new worker);
+        # with the children's ``held`` records it gives ``allocations``
+        self.worker_team: dict[int, str] = {}
         # (stage, day requested, days waited, allocated?)
         self.waits: list[tuple[str, float, float, bool]] = []
-        self.events: dict[str, list[float]] = {k: [] for k in (
+        # the days each kind of event happened
+        self.events: dict[str, array[float]] = {k: array("d") for k in (
             "referral", "re_referral_12m", "referral_nfa", "assessment", "s47", "icpc",
             "cp_start", "cp_start_repeat", "cin_start", "cla_start", "cp_review")}
-        self.assessment_working_days: list[float] = []
-        self.cp_lengths: list[float] = []
+        self.assessment_working_days: array[float] = array("d")
+        self.cp_lengths: array[float] = array("d")
         # (child id, start, end, placement, exit route)
         self.cla_episodes: list[tuple[int, float, float, str, str]] = []
         self.snapshots: list[tuple[float, str, int, int]] = []
@@ -112,7 +117,7 @@ class Recorder:
     def on_allocate(self, child: Child, worker: Any, cause: str | None, now: float,
                     known: bool = False) -> None:
         wid, unit, ledger = worker.id, worker.unit, self.adult_ledger
-        self.allocations.append((child.id, now, wid, unit.team.name, cause))
+        self.worker_team[wid] = unit.team.name
         child.held.append([wid, now, None, cause, known])
         if ledger is not None:  # None: an allocator driven without a simulation
             ledger.enter(child, unit)
@@ -130,33 +135,40 @@ class Recorder:
             child.gaps.append((requested, requested + waited))
 
     # --------------------------------------------------------------- tables
+    @property
+    def allocations(self) -> list[tuple[int, float, int, str, str | None]]:
+        """Every allocation as (child id, day, worker id, team name, cause or None), by day
+        (on the same day, by child). Made on demand from the children's ``held`` records
+        rather than logged as it happens: a second copy of those records was ~1 MiB a
+        simulated year, and no measure needs it during the run."""
+        teams = self.worker_team
+        rows = [(c.id, h[1], h[0], teams[h[0]], h[3]) for c in self.children for h in c.held]
+        rows.sort(key=_day)
+        return rows
+
     def children_table(self) -> pd.DataFrame:
         """One row per child: who they were, where they went, how many workers they had."""
-        alloc = pd.DataFrame(self.allocations,
-                             columns=["child_id", "day", "worker_id", "team", "cause"])
-        per_child = alloc.groupby("child_id").agg(
-            workers=("worker_id", "nunique"), sw_changes=("cause", "count"))
         rows = []
         for c in self.children:
             stages = [p for p, _ in c.spells if p in STAGES]
             hours = c.adult_hours or NO_HOURS
+            held = c.held
             rows.append((c.id, c.arrival, (c.arrival - c.birth_day) / 365.25, c.source,
                          c.locality, c.factors, c.initial, c.referrals,
                          ">".join(_dedupe(stages)), c.place,
                          c.spells[-1][1] if c.spells else np.nan, c.cp_plans, c.cla_periods,
-                         c.uasc, *hours))
+                         c.uasc, *hours, len({h[0] for h in held}),
+                         sum(h[3] is not None for h in held)))
         table = pd.DataFrame(rows, columns=[
             "child_id", "arrival_day", "age_at_arrival", "referral_source", "locality",
             "factors", "initial_caseload", "referrals", "stages", "final_place",
             "final_place_since", "cp_plans", "cla_periods", "unaccompanied",
-            *ADULT_HOURS_COLUMNS])
+            *ADULT_HOURS_COLUMNS, "workers", "sw_changes"])
         cla = pd.DataFrame(self.cla_episodes,
                            columns=["child_id", "start", "end", "placement", "exit"])
         cla["days"] = cla["end"] - cla["start"]
         days_in_care = cla.groupby("child_id")["days"].sum()
-        table = table.join(per_child, on="child_id").join(
-            days_in_care.rename("days_looked_after"), on="child_id")
-        table[["workers", "sw_changes"]] = table[["workers", "sw_changes"]].fillna(0).astype(int)
+        table = table.join(days_in_care.rename("days_looked_after"), on="child_id")
         table["days_looked_after"] = table["days_looked_after"].fillna(0.0)
         return table
 
@@ -183,6 +195,10 @@ class Recorder:
     def allocations_table(self) -> pd.DataFrame:
         return pd.DataFrame(self.allocations,
                             columns=["child_id", "day", "worker_id", "team", "cause"])
+
+
+def _day(row: tuple[Any, ...]) -> float:
+    return row[1]
 
 
 def _dedupe(seq: list[str]) -> list[str]:
