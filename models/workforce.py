@@ -123,20 +123,24 @@ class WorkforceDynamics:
             loaded.sort(key=_by_id)  # posts added later sit in earlier units
             for post in loaded:
                 worker = post.holder
-                if worker is None:
-                    continue
-                x = worker.unit.excess
-                i = 3 * post.id
-                u_leave, u_sick, u_days = draws[i:i + 3].tolist()
-                if self.k_turnover and post.turns_over:
-                    rate = self.agency_turnover if worker.agency else self.turnover
-                    if u_leave < -math.expm1(-rate * self.k_turnover * x * dt):
-                        self._depart(worker)
-                        continue
-                if self.k_sickness and self.sickness is not None and worker.present:
-                    rate, duration = self.sickness
-                    if u_sick < -math.expm1(-rate * self.k_sickness * x * dt):
-                        soon(self.env, self._away, worker, duration.ppf(u_days), "sickness")
+                if worker is not None:
+                    i = 3 * post.id
+                    self._press(post, worker, *draws[i:i + 3].tolist())
+
+    def _press(self, post: Post, worker: Worker, u_leave: float, u_sick: float,
+               u_days: float) -> None:
+        """One week of its unit's load on ``worker``: the extra hazard of leaving, then
+        (if they stay and are at work) of going off sick, each from its own uniform."""
+        x, dt = worker.unit.excess, self.pressure_interval
+        if self.k_turnover and post.turns_over:
+            rate = self.agency_turnover if worker.agency else self.turnover
+            if u_leave < -math.expm1(-rate * self.k_turnover * x * dt):
+                self._depart(worker)
+                return
+        if self.k_sickness and self.sickness is not None and worker.present:
+            rate, duration = self.sickness
+            if u_sick < -math.expm1(-rate * self.k_sickness * x * dt):
+                soon(self.env, self._away, worker, duration.ppf(u_days), "sickness")
 
     # ------------------------------------------------------------------ set-up
     def staff_day_zero(self) -> None:

@@ -128,18 +128,8 @@ class _EveryPost(WorkforceDynamics):
                 unit.excess = alloc.unit_excess(unit, self.max_excess)
             for post, (u_leave, u_sick, u_days) in zip(posts, draws, strict=True):
                 worker = post.holder
-                if worker is None or worker.unit.excess <= 0.0:
-                    continue
-                x = worker.unit.excess
-                if self.k_turnover and post.turns_over:
-                    rate = self.agency_turnover if worker.agency else self.turnover
-                    if u_leave < -math.expm1(-rate * self.k_turnover * x * dt):
-                        self._depart(worker)
-                        continue
-                if self.k_sickness and self.sickness is not None and worker.present:
-                    rate, duration = self.sickness
-                    if u_sick < -math.expm1(-rate * self.k_sickness * x * dt):
-                        soon(self.env, self._away, worker, duration.ppf(u_days), "sickness")
+                if worker is not None and worker.unit.excess > 0.0:
+                    self._press(post, worker, u_leave, u_sick, u_days)
 
 
 def test_pressure_looks_at_loaded_units_only_bit_for_bit(baseline_raw, monkeypatch):
